@@ -1,0 +1,1009 @@
+//! The resource catalogue: every kind of resource that supports change notifications,
+//! the names the documentation gives it, and the path patterns that address it.
+//!
+//! **Adding a resource is one entry in [`KINDS`].** The permission table generator maps
+//! documentation rows to kinds through this table (by label, in any language, and by
+//! path), and [`resolve`] maps user input to a kind and pattern through it.
+
+use std::fmt;
+
+use crate::resource::{ResourcePath, Segment};
+
+/// What the catalogue knows of one kind of resource.
+#[derive(Debug)]
+pub struct KindSpec {
+    /// The canonical name, as Graph's resource type is written: `chatMessage`.
+    pub name: &'static str,
+    /// Other names the documentation pages give this kind in their permission tables,
+    /// in any language, lowercase: `canal` for `channel`. The canonical name needs no entry.
+    pub doc_labels: &'static [&'static str],
+    /// Example resource paths from the documentation, most common first.
+    pub examples: &'static [&'static str],
+    /// The path patterns that address this kind. `{...}` matches any one segment or key;
+    /// `me` stands for `users/{id}`.
+    pub patterns: &'static [PatternSpec],
+}
+
+/// One way to address a kind of resource.
+#[derive(Debug)]
+pub struct PatternSpec {
+    /// The pattern: `teams/{id}/channels/{id}/messages`.
+    pub path: &'static str,
+    /// What a subscription on it covers, in a few words.
+    pub covers: &'static str,
+}
+
+const fn p(path: &'static str, covers: &'static str) -> PatternSpec {
+    PatternSpec { path, covers }
+}
+
+/// Every resource kind, alphabetically.
+pub static KINDS: &[KindSpec] = &[
+    KindSpec {
+        name: "aiInteraction",
+        doc_labels: &["copilot ai interaction"],
+        examples: &["copilot/interactionHistory/getAllEnterpriseInteractions"],
+        patterns: &[
+            p(
+                "copilot/interactionHistory/getAllEnterpriseInteractions",
+                "Copilot AI interactions in the organization",
+            ),
+            p(
+                "copilot/users/{userId}/interactionHistory/getAllEnterpriseInteractions",
+                "Copilot AI interactions a user is part of",
+            ),
+        ],
+    },
+    KindSpec {
+        name: "callRecord",
+        doc_labels: &[],
+        examples: &["communications/callRecords"],
+        patterns: &[p(
+            "communications/callRecords",
+            "call records of the organization",
+        )],
+    },
+    KindSpec {
+        name: "callRecording",
+        doc_labels: &["enregistrement d’appel"],
+        examples: &["communications/onlineMeetings/getAllRecordings"],
+        patterns: &[
+            p(
+                "communications/onlineMeetings/getAllRecordings",
+                "all meeting recordings in the organization",
+            ),
+            p(
+                "communications/onlineMeetings/{onlineMeetingId}/recordings",
+                "recordings of one meeting",
+            ),
+            p(
+                "users/{userId}/onlineMeetings/getAllRecordings",
+                "recordings of meetings a user organizes",
+            ),
+        ],
+    },
+    KindSpec {
+        name: "callTranscript",
+        doc_labels: &["transcription d’appel"],
+        examples: &["communications/onlineMeetings/getAllTranscripts"],
+        patterns: &[
+            p(
+                "communications/onlineMeetings/getAllTranscripts",
+                "all meeting transcripts in the organization",
+            ),
+            p(
+                "communications/onlineMeetings/{onlineMeetingId}/transcripts",
+                "transcripts of one meeting",
+            ),
+            p(
+                "users/{userId}/onlineMeetings/getAllTranscripts",
+                "transcripts of meetings a user organizes",
+            ),
+        ],
+    },
+    KindSpec {
+        name: "channel",
+        doc_labels: &["canal", "canaux", "channels"],
+        examples: &["teams/{id}/channels", "teams/getAllChannels"],
+        patterns: &[
+            p("teams/getAllChannels", "all channels in the organization"),
+            p("teams/{id}/channels", "channels of one team"),
+        ],
+    },
+    KindSpec {
+        name: "chat",
+        doc_labels: &["conversation", "conversations", "chats"],
+        examples: &["chats", "chats/{id}", "users/{id}/chats"],
+        patterns: &[
+            p("chats", "all chats in the organization"),
+            p("chats/{id}", "one chat"),
+            p("users/{id}/chats", "chats a user is part of"),
+            p(
+                "appCatalogs/teamsApps/{id}/installedToChats",
+                "chats where a Teams app is installed",
+            ),
+        ],
+    },
+    KindSpec {
+        name: "chatMessage",
+        doc_labels: &["message de conversation", "messages de conversation"],
+        examples: &[
+            "chats/{id}/messages",
+            "chats/getAllMessages",
+            "teams/{id}/channels/{id}/messages",
+            "teams/getAllMessages",
+            "users/{id}/chats/getAllMessages",
+            "me/chats/getAllMessages",
+        ],
+        patterns: &[
+            p(
+                "teams/{id}/channels/{id}/messages",
+                "messages of one channel",
+            ),
+            p(
+                "teams/getAllMessages",
+                "all channel messages in the organization",
+            ),
+            p("chats/{id}/messages", "messages of one chat"),
+            p(
+                "chats/getAllMessages",
+                "all chat messages in the organization",
+            ),
+            p(
+                "users/{id}/chats/getAllMessages",
+                "messages of every chat a user is part of",
+            ),
+            p(
+                "appCatalogs/teamsApps/{id}/installedToChats/getAllMessages",
+                "messages of chats where a Teams app is installed",
+            ),
+        ],
+    },
+    KindSpec {
+        name: "contact",
+        doc_labels: &["contacts"],
+        examples: &["me/contacts"],
+        patterns: &[
+            p("users/{id}/contacts", "contacts of a user"),
+            p(
+                "users/{id}/contactFolders/{id}/contacts",
+                "contacts in one folder",
+            ),
+        ],
+    },
+    KindSpec {
+        name: "conversationMember",
+        doc_labels: &["membre de conversation", "membres de conversation"],
+        examples: &[
+            "chats/{id}/members",
+            "chats/getAllMembers",
+            "teams/{id}/members",
+            "teams/{id}/channels/getAllMembers",
+        ],
+        patterns: &[
+            p(
+                "chats/getAllMembers",
+                "members of every chat in the organization",
+            ),
+            p("chats/{id}/members", "members of one chat"),
+            p(
+                "appCatalogs/teamsApps/{id}/installedToChats/getAllMembers",
+                "members of chats where a Teams app is installed",
+            ),
+            p("teams/{id}/members", "members of one team"),
+            p(
+                "teams/{id}/channels/getAllMembers",
+                "members of every channel of a team",
+            ),
+            p(
+                "teams/getAllMembers",
+                "members of every team in the organization",
+            ),
+        ],
+    },
+    KindSpec {
+        name: "driveItem",
+        doc_labels: &["élément de lecteur"],
+        examples: &["me/drive/root", "drives/{id}/root", "users/{id}/drive/root"],
+        patterns: &[
+            p(
+                "users/{id}/drive/root",
+                "the root folder of a user's OneDrive",
+            ),
+            p("drives/{id}/root", "the root folder of a drive"),
+            p(
+                "sites/{id}/drive/root",
+                "the root folder of a site's document library",
+            ),
+            p(
+                "groups/{id}/drive/root",
+                "the root folder of a group's drive",
+            ),
+            p(
+                "users/{id}/drive/items/{id}",
+                "one folder of a user's OneDrive",
+            ),
+            p("drives/{id}/items/{id}", "one folder of a drive"),
+        ],
+    },
+    KindSpec {
+        name: "event",
+        doc_labels: &["événement", "événements", "events"],
+        examples: &["me/events"],
+        patterns: &[
+            p("users/{id}/events", "events of a user's calendars"),
+            p(
+                "users/{id}/calendar/events",
+                "events of a user's default calendar",
+            ),
+            p("users/{id}/calendars/{id}/events", "events of one calendar"),
+        ],
+    },
+    KindSpec {
+        name: "group",
+        doc_labels: &["groupe", "groupes", "groups"],
+        examples: &["groups"],
+        patterns: &[p("groups", "all groups"), p("groups/{id}", "one group")],
+    },
+    KindSpec {
+        name: "groupConversation",
+        doc_labels: &["group conversation", "conversation de groupe"],
+        examples: &["groups('{id}')/conversations"],
+        patterns: &[p("groups/{id}/conversations", "conversations of one group")],
+    },
+    KindSpec {
+        name: "list",
+        doc_labels: &["liste", "listes", "sharepoint list"],
+        examples: &["sites/{site-id}/lists/{list-id}"],
+        patterns: &[p("sites/{site-id}/lists/{list-id}", "one SharePoint list")],
+    },
+    KindSpec {
+        name: "message",
+        doc_labels: &["messages"],
+        examples: &["me/messages", "me/mailFolders('inbox')/messages"],
+        patterns: &[
+            p("users/{id}/messages", "messages of a user's mailbox"),
+            p(
+                "users/{id}/mailFolders/{id}/messages",
+                "messages in one mail folder",
+            ),
+        ],
+    },
+    KindSpec {
+        name: "offerShiftRequest",
+        doc_labels: &[],
+        examples: &["teams/{id}/schedule/offerShiftRequests"],
+        patterns: &[p(
+            "teams/{id}/schedule/offerShiftRequests",
+            "offer shift requests of one team",
+        )],
+    },
+    KindSpec {
+        name: "openShiftChangeRequest",
+        doc_labels: &[],
+        examples: &["teams/{id}/schedule/openShiftChangeRequests"],
+        patterns: &[p(
+            "teams/{id}/schedule/openShiftChangeRequests",
+            "open shift change requests of one team",
+        )],
+    },
+    KindSpec {
+        name: "presence",
+        doc_labels: &["présence"],
+        examples: &[
+            "communications/presences/{id}",
+            "communications/presences?$filter=id in ('{id}','{id}')",
+        ],
+        patterns: &[
+            p("communications/presences/{id}", "the presence of one user"),
+            p(
+                "communications/presences",
+                "the presence of the users a `$filter` names (up to 650)",
+            ),
+        ],
+    },
+    KindSpec {
+        name: "printer",
+        doc_labels: &["imprimante", "imprimantes"],
+        examples: &["print/printers/{id}/jobs"],
+        patterns: &[p("print/printers/{id}/jobs", "print jobs of one printer")],
+    },
+    KindSpec {
+        name: "printTaskDefinition",
+        doc_labels: &[],
+        examples: &["print/taskDefinitions/{id}/tasks"],
+        patterns: &[p(
+            "print/taskDefinitions/{id}/tasks",
+            "tasks of one print task definition",
+        )],
+    },
+    KindSpec {
+        name: "securityAlert",
+        doc_labels: &["security alert", "alerte de sécurité", "alert"],
+        examples: &["security/alerts?$filter=status eq 'New'"],
+        patterns: &[p(
+            "security/alerts",
+            "security alerts the `$filter` selects",
+        )],
+    },
+    KindSpec {
+        name: "shift",
+        doc_labels: &[],
+        examples: &["teams/{id}/schedule/shifts"],
+        patterns: &[p("teams/{id}/schedule/shifts", "shifts of one team")],
+    },
+    KindSpec {
+        name: "swapShiftsChangeRequest",
+        doc_labels: &[],
+        examples: &["teams/{id}/schedule/swapShiftsChangeRequests"],
+        patterns: &[p(
+            "teams/{id}/schedule/swapShiftsChangeRequests",
+            "swap shift requests of one team",
+        )],
+    },
+    KindSpec {
+        name: "team",
+        doc_labels: &["équipe", "équipes", "teams"],
+        examples: &["teams", "teams/{id}"],
+        patterns: &[
+            p("teams", "all teams in the organization"),
+            p("teams/{id}", "one team"),
+        ],
+    },
+    KindSpec {
+        name: "timeOffRequest",
+        doc_labels: &[],
+        examples: &["teams/{id}/schedule/timeOffRequests"],
+        patterns: &[p(
+            "teams/{id}/schedule/timeOffRequests",
+            "time off requests of one team",
+        )],
+    },
+    KindSpec {
+        name: "todoTask",
+        doc_labels: &["tâche"],
+        examples: &["me/todo/lists/{id}/tasks"],
+        patterns: &[p(
+            "users/{id}/todo/lists/{id}/tasks",
+            "tasks of one To Do list",
+        )],
+    },
+    KindSpec {
+        name: "user",
+        doc_labels: &["utilisateur", "utilisateurs", "users"],
+        examples: &["users", "users/{id}"],
+        patterns: &[p("users", "all users"), p("users/{id}", "one user")],
+    },
+    KindSpec {
+        name: "virtualEventWebinar",
+        doc_labels: &["webinaire"],
+        examples: &["solutions/virtualEvents/webinars/{id}"],
+        patterns: &[
+            p("solutions/virtualEvents/webinars/{id}", "one webinar"),
+            p(
+                "solutions/virtualEvents/webinars/{id}/sessions",
+                "sessions of one webinar",
+            ),
+            p(
+                "solutions/virtualEvents/webinars/{id}/registrations",
+                "registrations of one webinar",
+            ),
+            p(
+                "solutions/virtualEvents/webinars/{id}/getAttendanceReports",
+                "attendance reports of one webinar",
+            ),
+        ],
+    },
+];
+
+/// A kind of resource from the catalogue.
+#[derive(Clone, Copy)]
+pub struct ResourceKind(&'static KindSpec);
+
+impl ResourceKind {
+    /// Every kind in the catalogue.
+    pub fn all() -> impl Iterator<Item = ResourceKind> {
+        KINDS.iter().map(ResourceKind)
+    }
+
+    /// The kind with this canonical name (`chatMessage`), compared case-insensitively.
+    pub fn from_name(name: &str) -> Option<ResourceKind> {
+        ResourceKind::all().find(|k| k.name().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// The kind a documentation page names with this label: the canonical name or one of
+    /// the [`KindSpec::doc_labels`], compared without regard to case, spacing or the
+    /// apostrophe used.
+    pub fn from_doc_label(label: &str) -> Option<ResourceKind> {
+        let wanted = normalize_label(label);
+        ResourceKind::all().find(|k| {
+            normalize_label(k.name()) == wanted
+                || k.0.doc_labels.iter().any(|l| normalize_label(l) == wanted)
+        })
+    }
+
+    /// The canonical name.
+    pub fn name(self) -> &'static str {
+        self.0.name
+    }
+
+    /// Everything the catalogue knows of this kind.
+    pub fn spec(self) -> &'static KindSpec {
+        self.0
+    }
+
+    /// The patterns that address this kind.
+    pub fn patterns(self) -> impl Iterator<Item = Pattern> {
+        self.0
+            .patterns
+            .iter()
+            .map(move |spec| Pattern { kind: self, spec })
+    }
+}
+
+fn normalize_label(label: &str) -> String {
+    label
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('’', "'")
+        .to_lowercase()
+}
+
+impl PartialEq for ResourceKind {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+impl Eq for ResourceKind {}
+
+impl std::hash::Hash for ResourceKind {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.name.hash(state);
+    }
+}
+
+impl fmt::Debug for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One pattern of one kind.
+#[derive(Clone, Copy)]
+pub struct Pattern {
+    kind: ResourceKind,
+    spec: &'static PatternSpec,
+}
+
+impl Pattern {
+    /// The kind this pattern addresses.
+    pub fn kind(self) -> ResourceKind {
+        self.kind
+    }
+
+    /// The pattern text, such as `chats/{id}/messages`.
+    pub fn path(self) -> &'static str {
+        self.spec.path
+    }
+
+    /// What a subscription on it covers.
+    pub fn covers(self) -> &'static str {
+        self.spec.covers
+    }
+
+    /// The pattern whose text is `path` (exactly as in the catalogue).
+    pub fn from_path(path: &str) -> Option<Pattern> {
+        ResourceKind::all()
+            .flat_map(ResourceKind::patterns)
+            .find(|p| p.path() == path)
+    }
+
+    fn tokens(self) -> impl Iterator<Item = PatternToken> {
+        self.spec.path.split('/').map(|t| {
+            if t.starts_with('{') && t.ends_with('}') {
+                PatternToken::Param
+            } else {
+                PatternToken::Literal(t)
+            }
+        })
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.spec, other.spec)
+    }
+}
+impl Eq for Pattern {}
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.path(), self.kind)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PatternToken {
+    Literal(&'static str),
+    Param,
+}
+
+/// A path flattened for matching: `groups('x')/conversations` and `groups/x/conversations`
+/// both become `groups`, value, `conversations`; `me` becomes `users`, value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathToken<'a> {
+    /// A plain segment: matches a literal of the same name or a parameter.
+    Name(&'a str),
+    /// A key, an address or the user `me` stands for: matches only a parameter.
+    Value,
+}
+
+fn path_tokens(path: &ResourcePath) -> Vec<PathToken<'_>> {
+    let mut tokens = Vec::with_capacity(path.segments().len() + 2);
+    for (i, segment) in path.segments().iter().enumerate() {
+        match segment {
+            Segment::Name(name) if i == 0 && name.eq_ignore_ascii_case("me") => {
+                tokens.extend([PathToken::Name("users"), PathToken::Value]);
+            }
+            Segment::Name(name) => tokens.push(PathToken::Name(name)),
+            Segment::Keyed { name, .. } => {
+                tokens.extend([PathToken::Name(name), PathToken::Value]);
+            }
+            // `root:/folder:` is an item addressed by path, like `items/{id}`.
+            Segment::Addressed { .. } => {
+                tokens.extend([PathToken::Name("items"), PathToken::Value]);
+            }
+        }
+    }
+    tokens
+}
+
+/// How many literals of `pattern` the path matches, or `None` when it does not match.
+fn match_score(pattern: Pattern, tokens: &[PathToken<'_>]) -> Option<usize> {
+    let mut literals = 0;
+    let mut count = 0;
+    for (want, got) in pattern.tokens().zip(tokens) {
+        count += 1;
+        match (want, got) {
+            (PatternToken::Param, _) => {}
+            (PatternToken::Literal(l), PathToken::Name(n)) if l.eq_ignore_ascii_case(n) => {
+                literals += 1;
+            }
+            _ => return None,
+        }
+    }
+    (count == tokens.len() && pattern.tokens().count() == tokens.len()).then_some(literals)
+}
+
+/// Whose data a path addresses, when it starts with `me` or `users/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// `me/...`: the signed-in user.
+    SignedInUser,
+    /// `users/{id}/...`: the user with that id or user principal name, as written.
+    User(String),
+}
+
+/// A resource path the catalogue recognises.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    path: ResourcePath,
+    pattern: Pattern,
+}
+
+impl Resource {
+    /// The path as given.
+    pub fn path(&self) -> &ResourcePath {
+        &self.path
+    }
+
+    /// The kind of resource.
+    pub fn kind(&self) -> ResourceKind {
+        self.pattern.kind
+    }
+
+    /// The catalogue pattern the path matches.
+    pub fn pattern(&self) -> Pattern {
+        self.pattern
+    }
+
+    /// The path with known segment names in the catalogue's spelling
+    /// (`Me/MailFolders('Inbox')/Messages` → `me/mailFolders('Inbox')/messages`); ids,
+    /// keys and the query string as written.
+    pub fn canonical_path(&self) -> ResourcePath {
+        let literals: Vec<&str> = self
+            .pattern
+            .tokens()
+            .filter_map(|t| match t {
+                PatternToken::Literal(l) => Some(l),
+                PatternToken::Param => None,
+            })
+            .collect();
+        let recase = |name: &str| -> String {
+            if name.eq_ignore_ascii_case("me") {
+                return "me".to_owned();
+            }
+            literals
+                .iter()
+                .find(|l| l.eq_ignore_ascii_case(name))
+                .map_or_else(|| name.to_owned(), |l| (*l).to_owned())
+        };
+        let segments = self
+            .path
+            .segments()
+            .iter()
+            .map(|s| match s {
+                Segment::Name(n) => Segment::Name(recase(n)),
+                Segment::Keyed { name, key } => Segment::Keyed {
+                    name: recase(name),
+                    key: key.clone(),
+                },
+                Segment::Addressed { name, path } => Segment::Addressed {
+                    name: name.clone(),
+                    path: path.clone(),
+                },
+            })
+            .collect();
+        self.path.with_segments(segments)
+    }
+
+    /// Whose data the path addresses, when it names a user.
+    pub fn subject(&self) -> Option<Subject> {
+        let mut segments = self.path.segments().iter();
+        match segments.next()? {
+            Segment::Name(n) if n.eq_ignore_ascii_case("me") => Some(Subject::SignedInUser),
+            Segment::Name(n) if n.eq_ignore_ascii_case("users") => match segments.next()? {
+                Segment::Name(id) => Some(Subject::User(id.clone())),
+                _ => None,
+            },
+            Segment::Keyed { name, key } if name.eq_ignore_ascii_case("users") => {
+                Some(Subject::User(key.trim_matches('\'').to_owned()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A path that names no resource in the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{path}` is not a resource that supports change notifications")]
+pub struct UnknownResource {
+    /// The path as given.
+    pub path: String,
+    /// The closest known patterns, closest first.
+    pub suggestions: Vec<Pattern>,
+}
+
+/// How many suggestions [`UnknownResource`] carries.
+const SUGGESTIONS: usize = 3;
+
+/// Finds the catalogue pattern a path matches. When several match, the one with the most
+/// literal segments wins (`teams/getAllMessages` over `teams/{id}`).
+///
+/// ```
+/// use graph_subs_core::catalogue::resolve;
+/// use graph_subs_core::resource::ResourcePath;
+///
+/// let path: ResourcePath = "me/mailFolders('Inbox')/messages".parse()?;
+/// let resource = resolve(&path)?;
+/// assert_eq!(resource.kind().name(), "message");
+/// assert_eq!(resource.pattern().path(), "users/{id}/mailFolders/{id}/messages");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn resolve(path: &ResourcePath) -> Result<Resource, UnknownResource> {
+    let tokens = path_tokens(path);
+    let mut best: Option<(usize, Pattern)> = None;
+    for pattern in ResourceKind::all().flat_map(ResourceKind::patterns) {
+        if let Some(score) = match_score(pattern, &tokens)
+            && best.is_none_or(|(s, _)| score > s)
+        {
+            best = Some((score, pattern));
+        }
+    }
+    match best {
+        Some((_, pattern)) => Ok(Resource {
+            path: path.clone(),
+            pattern,
+        }),
+        None => Err(UnknownResource {
+            path: path.to_string(),
+            suggestions: suggest(&tokens),
+        }),
+    }
+}
+
+/// The patterns closest to an unknown path: an edit distance over segments, where a
+/// parameter matches anything and two names cost their normalised Levenshtein distance.
+/// A lone kind name or documentation label (`presence`) suggests that kind's patterns.
+fn suggest(tokens: &[PathToken<'_>]) -> Vec<Pattern> {
+    if let [PathToken::Name(name)] = tokens
+        && let Some(kind) =
+            ResourceKind::from_name(name).or_else(|| ResourceKind::from_doc_label(name))
+    {
+        return kind.patterns().take(SUGGESTIONS).collect();
+    }
+    let mut scored: Vec<(f64, usize, Pattern)> = ResourceKind::all()
+        .flat_map(ResourceKind::patterns)
+        .enumerate()
+        .map(|(order, pattern)| (segment_distance(pattern, tokens), order, pattern))
+        .collect();
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    scored
+        .into_iter()
+        .take(SUGGESTIONS)
+        .map(|(_, _, p)| p)
+        .collect()
+}
+
+fn segment_distance(pattern: Pattern, tokens: &[PathToken<'_>]) -> f64 {
+    let want: Vec<PatternToken> = pattern.tokens().collect();
+    let substitution = |w: PatternToken, g: PathToken<'_>| -> f64 {
+        match (w, g) {
+            (PatternToken::Param, _) => 0.0,
+            (PatternToken::Literal(_), PathToken::Value) => 1.0,
+            (PatternToken::Literal(l), PathToken::Name(n)) => {
+                1.0 - strsim::normalized_levenshtein(&l.to_lowercase(), &n.to_lowercase())
+            }
+        }
+    };
+    // Classic dynamic programme, one row at a time.
+    let mut previous: Vec<f64> = (0..=tokens.len()).map(|j| j as f64).collect();
+    for (i, &w) in want.iter().enumerate() {
+        let mut current = vec![(i + 1) as f64; tokens.len() + 1];
+        for (j, &g) in tokens.iter().enumerate() {
+            current[j + 1] = (previous[j] + substitution(w, g))
+                .min(previous[j + 1] + 1.0)
+                .min(current[j] + 1.0);
+        }
+        previous = current;
+    }
+    previous[tokens.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn kind_of(path: &str) -> Result<(&'static str, &'static str), Vec<&'static str>> {
+        let parsed = ResourcePath::parse(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        resolve(&parsed)
+            .map(|r| (r.kind().name(), r.pattern().path()))
+            .map_err(|e| e.suggestions.iter().map(|p| p.path()).collect())
+    }
+
+    #[track_caller]
+    fn check(path: &str, kind: &str, pattern: &str) {
+        assert_eq!(kind_of(path), Ok((kind, pattern)), "{path}");
+    }
+
+    /// Every example path the reference lists (graph-subscriptions.md, "Resource paths").
+    #[test]
+    fn every_documented_example_resolves() {
+        let cases = [
+            ("communications/callRecords", "callRecord"),
+            ("chats/{id}/messages", "chatMessage"),
+            ("chats/getAllMessages", "chatMessage"),
+            ("teams/{id}/channels/{id}/messages", "chatMessage"),
+            ("teams/getAllMessages", "chatMessage"),
+            ("users/{id}/chats/getAllMessages", "chatMessage"),
+            ("me/chats/getAllMessages", "chatMessage"),
+            ("me/contacts", "contact"),
+            ("groups('{id}')/conversations", "groupConversation"),
+            ("me/drive/root", "driveItem"),
+            ("drives/{id}/root", "driveItem"),
+            ("users/{id}/drive/root", "driveItem"),
+            ("me/events", "event"),
+            ("groups", "group"),
+            ("sites/{site-id}/lists/{list-id}", "list"),
+            ("me/mailFolders('inbox')/messages", "message"),
+            ("me/mailfolders('inbox')/messages", "message"),
+            ("me/messages", "message"),
+            ("/communications/presences/{id}", "presence"),
+            (
+                "/communications/presences?$filter=id in ('{id}','{id}')",
+                "presence",
+            ),
+            ("print/printers/{id}/jobs", "printer"),
+            ("print/taskDefinitions/{id}/tasks", "printTaskDefinition"),
+            ("security/alerts?$filter=status eq 'New'", "securityAlert"),
+            ("users", "user"),
+            ("users/{id}", "user"),
+            ("teams", "team"),
+            ("teams/{id}", "team"),
+            ("teams/{id}/channels", "channel"),
+            ("teams/getAllChannels", "channel"),
+            ("teams/{id}/members", "conversationMember"),
+            ("teams/{id}/schedule/shifts", "shift"),
+            (
+                "teams/{id}/schedule/offerShiftRequests",
+                "offerShiftRequest",
+            ),
+            (
+                "teams/{id}/schedule/openShiftChangeRequests",
+                "openShiftChangeRequest",
+            ),
+            (
+                "teams/{id}/schedule/swapShiftsChangeRequests",
+                "swapShiftsChangeRequest",
+            ),
+            ("teams/{id}/schedule/timeOffRequests", "timeOffRequest"),
+            ("chats", "chat"),
+            ("chats/{id}", "chat"),
+            ("chats/{id}/members", "conversationMember"),
+            ("chats/getAllMembers", "conversationMember"),
+            ("appCatalogs/teamsApps/{id}/installedToChats", "chat"),
+            (
+                "appCatalogs/teamsApps/{id}/installedToChats/getAllMessages",
+                "chatMessage",
+            ),
+            (
+                "appCatalogs/teamsApps/{id}/installedToChats/getAllMembers",
+                "conversationMember",
+            ),
+            (
+                "communications/onlineMeetings/getAllRecordings",
+                "callRecording",
+            ),
+            (
+                "communications/onlineMeetings/getAllTranscripts",
+                "callTranscript",
+            ),
+            (
+                "communications/onlineMeetings/{id}/recordings",
+                "callRecording",
+            ),
+            (
+                "communications/onlineMeetings/{id}/transcripts",
+                "callTranscript",
+            ),
+            (
+                "users/{id}/onlineMeetings/getAllRecordings",
+                "callRecording",
+            ),
+            (
+                "users/{id}/onlineMeetings/getAllTranscripts",
+                "callTranscript",
+            ),
+            ("me/todo/lists/{id}/tasks", "todoTask"),
+        ];
+        for (path, kind) in cases {
+            let parsed = ResourcePath::parse(path).unwrap();
+            let resolved = resolve(&parsed).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert_eq!(resolved.kind().name(), kind, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_most_specific_pattern_wins_and_keys_equal_segments() {
+        check(
+            "teams/getAllMessages",
+            "chatMessage",
+            "teams/getAllMessages",
+        );
+        check("teams/19:abc@thread.v2", "team", "teams/{id}");
+        check(
+            "chats/getAllMembers",
+            "conversationMember",
+            "chats/getAllMembers",
+        );
+        check("chats/19:abc@unq.gbl.spaces", "chat", "chats/{id}");
+        check(
+            "groups/{id}/conversations",
+            "groupConversation",
+            "groups/{id}/conversations",
+        );
+        check(
+            "Users/{id}/MailFolders('Inbox')/Messages",
+            "message",
+            "users/{id}/mailFolders/{id}/messages",
+        );
+        check(
+            "me/drive/root:/Documents:",
+            "driveItem",
+            "users/{id}/drive/items/{id}",
+        );
+        check("me", "user", "users/{id}");
+    }
+
+    #[test]
+    fn every_catalogue_example_resolves_to_its_kind() {
+        for kind in ResourceKind::all() {
+            assert!(!kind.spec().examples.is_empty(), "{kind} has no example");
+            for example in kind.spec().examples {
+                let path = ResourcePath::parse(example).unwrap();
+                assert_eq!(resolve(&path).map(|r| r.kind()), Ok(kind), "{example}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_pattern_resolves_to_itself() {
+        for pattern in ResourceKind::all().flat_map(ResourceKind::patterns) {
+            let path = ResourcePath::parse(pattern.path()).unwrap();
+            assert_eq!(resolve(&path).map(|r| r.pattern()), Ok(pattern));
+        }
+    }
+
+    #[test]
+    fn names_and_labels_are_unique() {
+        let mut seen = HashSet::new();
+        for kind in ResourceKind::all() {
+            for label in std::iter::once(kind.name()).chain(kind.spec().doc_labels.iter().copied())
+            {
+                assert!(
+                    seen.insert(normalize_label(label)),
+                    "label `{label}` is used twice"
+                );
+                assert_eq!(ResourceKind::from_doc_label(label), Some(kind), "{label}");
+            }
+        }
+        assert_eq!(
+            ResourceKind::from_doc_label("Alerte  de Sécurité"),
+            ResourceKind::from_name("securityAlert")
+        );
+        assert_eq!(
+            ResourceKind::from_doc_label("canal"),
+            ResourceKind::from_name("channel")
+        );
+        assert_eq!(ResourceKind::from_doc_label("nothing"), None);
+    }
+
+    #[test]
+    fn kinds_are_sorted_so_the_table_stays_reviewable() {
+        let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort_by_key(|n| n.to_lowercase());
+        assert_eq!(names, sorted);
+    }
+
+    #[test]
+    fn unknown_paths_get_the_closest_patterns() {
+        assert_eq!(
+            kind_of("teams/{id}/chanels").unwrap_err()[0],
+            "teams/{id}/channels"
+        );
+        assert_eq!(kind_of("me/mesages").unwrap_err()[0], "users/{id}/messages");
+        assert_eq!(
+            kind_of("chats/{id}/mesages").unwrap_err()[0],
+            "chats/{id}/messages"
+        );
+        assert_eq!(
+            kind_of("presence").unwrap_err(),
+            ["communications/presences/{id}", "communications/presences"]
+        );
+        assert_eq!(kind_of("nothing/like/this").unwrap_err().len(), SUGGESTIONS);
+    }
+
+    #[test]
+    fn canonical_path_uses_the_catalogue_spelling() {
+        let path = ResourcePath::parse("/Me/MAILFOLDERS('Inbox')/Messages?model=A").unwrap();
+        let resource = resolve(&path).unwrap();
+        assert_eq!(
+            resource.canonical_path().to_string(),
+            "me/mailFolders('Inbox')/messages?model=A"
+        );
+    }
+
+    #[test]
+    fn subject_names_the_user() {
+        let subject = |p: &str| resolve(&ResourcePath::parse(p).unwrap()).unwrap().subject();
+        assert_eq!(subject("me/messages"), Some(Subject::SignedInUser));
+        assert_eq!(
+            subject("users/ada@contoso.com/messages"),
+            Some(Subject::User("ada@contoso.com".into()))
+        );
+        assert_eq!(
+            subject("users('ada')/events"),
+            Some(Subject::User("ada".into()))
+        );
+        assert_eq!(subject("groups"), None);
+    }
+}

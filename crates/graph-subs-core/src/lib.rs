@@ -1,0 +1,42 @@
+//! The pure domain of Microsoft Graph change-notification subscriptions.
+//!
+//! `graph-subs-core` answers, before any call is made, what a subscription needs: which
+//! resource a path names, which permission each operation requires for each account
+//! type. It does no I/O and never reads the clock: everything it needs is an argument,
+//! everything it decides is a returned value. The HTTP client, the emulator and the CLI
+//! all call these same functions.
+//!
+//! # Overview
+//!
+//! - [`resource::ResourcePath`]: a parsed resource path (`me/mailFolders('Inbox')/messages`,
+//!   `chats/getAllMessages?model=A`), with structured errors naming the bad segment.
+//! - [`catalogue`]: every resource kind that supports change notifications, and
+//!   [`catalogue::resolve`] to map a path to its kind and pattern. Adding a resource is
+//!   one entry in [`catalogue::KINDS`].
+//! - [`permissions`]: the permission tables of the four operation pages, generated from
+//!   the documentation by `cargo xtask codegen`, and [`permissions::required`].
+//! - [`Operation`]: create, update, delete, list.
+//!
+//! # Example
+//!
+//! ```
+//! use graph_subs_core::{catalogue, permissions, Operation};
+//! use graph_subs_core::permissions::PermissionType;
+//!
+//! let path = "/teams/{id}/channels/{id}/messages".parse()?;
+//! let resource = catalogue::resolve(&path)?;
+//! assert_eq!(resource.kind().name(), "chatMessage");
+//!
+//! let needed = permissions::required(&resource, Operation::Create).expect("documented");
+//! let app = needed.cell(PermissionType::Application).expect("supported");
+//! assert_eq!(app[0].name, "ChannelMessage.Read.Group");
+//! assert!(app[0].resource_specific_consent);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod catalogue;
+mod operation;
+pub mod permissions;
+pub mod resource;
+
+pub use operation::{Operation, UnknownOperation};

@@ -1,0 +1,256 @@
+//! `cargo xtask codegen`: the permission table of `graph-subs-core`, generated from the
+//! pages in `docs/upstream/` and their errata.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+use graph_subs_core::permissions::AccountScope;
+
+use crate::corpus::{self, Disagreement, MergedRow, PageFile};
+use crate::errata::{self, Applied};
+use crate::page::Cell;
+
+/// Where the generated table lives, relative to the workspace root.
+pub const TABLE: &str = "crates/graph-subs-core/src/permissions/table.rs";
+/// Where the pages live, relative to the workspace root.
+pub const DOCS: &str = "docs/upstream";
+/// The errata file, relative to the pages.
+pub const ERRATA: &str = "errata.toml";
+
+/// What a generation found and produced.
+#[derive(Debug)]
+pub struct Generated {
+    /// The formatted Rust source of the table.
+    pub source: String,
+    /// The pages read, with their row counts.
+    pub pages: Vec<(String, usize)>,
+    /// The disagreements found before the errata.
+    pub found: Vec<Disagreement>,
+    /// The errata applied.
+    pub applied: Vec<Applied>,
+    /// Rows only some pages of an operation have.
+    pub coverage: Vec<String>,
+    /// How many rows the table has.
+    pub rows: usize,
+    pages_for_messages: Vec<PageFile>,
+}
+
+impl Generated {
+    /// A summary for people: pages, rows per page, disagreements and how each was resolved.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "pages: {}", self.pages.len());
+        for (name, rows) in &self.pages {
+            let _ = writeln!(s, "  {name:<16} {rows:>3} rows");
+        }
+        let _ = writeln!(
+            s,
+            "disagreements: {} found, {} resolved by {} errata in {DOCS}/{ERRATA}",
+            self.found.len(),
+            self.found.len(),
+            self.applied.len()
+        );
+        for d in &self.found {
+            let fixes: Vec<String> = self
+                .applied
+                .iter()
+                .filter(|a| d.rows.contains(&a.target))
+                .map(|a| format!("erratum {}", a.number))
+                .collect();
+            let _ = writeln!(s, "  - {}\n    resolved by {}", d.message, fixes.join(", "));
+        }
+        for a in &self.applied {
+            let page = &self.pages_for_messages[a.target.page];
+            let row = &page.rows[a.target.row];
+            let _ = writeln!(
+                s,
+                "  erratum {}: {} line {}: {}",
+                a.number,
+                page.name,
+                row.line,
+                a.changes.join("; ")
+            );
+        }
+        for note in &self.coverage {
+            let _ = writeln!(s, "coverage: {note}");
+        }
+        let _ = writeln!(s, "table: {} rows", self.rows);
+        s
+    }
+}
+
+/// Generates the table from the pages in `docs` (and `docs/errata.toml`). Fails, listing
+/// every one, when a disagreement is left unresolved or an erratum does not apply.
+pub fn generate(docs: &Path) -> Result<Generated> {
+    let mut pages = corpus::load_pages(docs)?;
+    let errata = errata::load(&docs.join(ERRATA))?;
+    let found = corpus::disagreements(&pages);
+    let applied = errata::apply(&mut pages, &errata)?;
+    for a in &applied {
+        if !found.iter().any(|d| d.rows.contains(&a.target)) {
+            let page = &pages[a.target.page];
+            bail!(
+                "erratum {} corrects {} line {} `{}`, which no cross-check disagrees with: \
+                 errata resolve disagreements only; remove it",
+                a.number,
+                page.name,
+                page.rows[a.target.row].line,
+                page.rows[a.target.row].title()
+            );
+        }
+    }
+    let left = corpus::disagreements(&pages);
+    if !left.is_empty() {
+        let mut message = format!(
+            "{} unresolved disagreement(s) between the pages in {}:\n",
+            left.len(),
+            docs.display()
+        );
+        for d in &left {
+            let _ = writeln!(message, "  - {}", d.message);
+        }
+        let _ = write!(
+            message,
+            "hint: check the upstream page; then correct the wrong row with an entry in \
+             {}/{ERRATA} (with its reason), or extend the catalogue in \
+             crates/graph-subs-core/src/catalogue.rs if the resource is new",
+            docs.display()
+        );
+        bail!(message);
+    }
+    let merged = corpus::merge(&pages)?;
+    let coverage = corpus::coverage(&pages, &merged);
+    let source = rustfmt(&render(&merged))?;
+    Ok(Generated {
+        source,
+        pages: pages
+            .iter()
+            .map(|p| (p.name.clone(), p.rows.len()))
+            .collect(),
+        found,
+        applied,
+        coverage,
+        rows: merged.len(),
+        pages_for_messages: pages,
+    })
+}
+
+fn render_cell(cell: &Cell) -> String {
+    match cell {
+        None => "None".to_owned(),
+        Some(permissions) => {
+            let items: Vec<String> = permissions
+                .iter()
+                .map(|p| {
+                    if p.resource_specific_consent {
+                        format!("Permission::resource_specific({:?})", p.name)
+                    } else {
+                        format!("Permission::new({:?})", p.name)
+                    }
+                })
+                .collect();
+            format!("Some(&[{}])", items.join(", "))
+        }
+    }
+}
+
+/// The table as Rust source, before formatting.
+pub fn render(rows: &[MergedRow]) -> String {
+    let mut s = String::new();
+    s.push_str(
+        "//! Generated by `cargo xtask codegen`, do not edit by hand.\n\
+         //!\n\
+         //! The permission tables of the pages in `docs/upstream/`, corrected by\n\
+         //! `docs/upstream/errata.toml`, the pages of each operation merged.\n\
+         //! Change a page or an erratum, then run `cargo xtask codegen`.\n\n\
+         use super::{AccountScope, Permission, Row};\n\
+         use crate::Operation;\n\n\
+         pub(super) static ROWS: &[Row] = &[\n",
+    );
+    for row in rows {
+        let operation = match row.operation {
+            graph_subs_core::Operation::Create => "Create",
+            graph_subs_core::Operation::Update => "Update",
+            graph_subs_core::Operation::Delete => "Delete",
+            graph_subs_core::Operation::List => "List",
+        };
+        let scope = match row.key.scope {
+            AccountScope::Any => "Any",
+            AccountScope::Personal => "Personal",
+            AccountScope::Organizational => "Organizational",
+        };
+        let pattern = match row.key.pattern {
+            Some(p) => format!("Some({p:?})"),
+            None => "None".to_owned(),
+        };
+        let sources: Vec<String> = row.sources.iter().map(|s| format!("{s:?}")).collect();
+        let _ = writeln!(
+            s,
+            "Row {{ operation: Operation::{operation}, kind: {:?}, pattern: {pattern}, \
+             account_scope: AccountScope::{scope}, label: {:?}, delegated_work: {}, \
+             delegated_personal: {}, application: {}, sources: &[{}] }},",
+            row.key.kind,
+            row.label,
+            render_cell(&row.cells[0]),
+            render_cell(&row.cells[1]),
+            render_cell(&row.cells[2]),
+            sources.join(", ")
+        );
+    }
+    s.push_str("];\n");
+    s
+}
+
+/// Formats Rust source with the pinned toolchain's rustfmt.
+fn rustfmt(source: &str) -> Result<String> {
+    let rustfmt = std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into());
+    let mut child = Command::new(&rustfmt)
+        .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
+        .current_dir(workspace_root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run rustfmt: install it with `rustup component add rustfmt`")?;
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(source.as_bytes())?;
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        bail!(
+            "rustfmt rejected the generated table:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    String::from_utf8(output.stdout).context("rustfmt wrote something that is not UTF-8")
+}
+
+/// The workspace root: the parent of this crate's folder.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf()
+}
+
+/// Whether the committed table matches what the pages generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// The committed file is what codegen writes.
+    Fresh,
+    /// It differs, or is missing.
+    Stale,
+}
+
+/// Compares the committed table with a generation.
+pub fn freshness(root: &Path, generated: &Generated) -> Freshness {
+    match std::fs::read_to_string(root.join(TABLE)) {
+        Ok(committed) if committed == generated.source => Freshness::Fresh,
+        _ => Freshness::Stale,
+    }
+}

@@ -1,0 +1,101 @@
+//! `cargo xtask`: see the library documentation.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+use xtask::codegen::{self, Freshness};
+use xtask::corpus::show_cell;
+use xtask::page::{PageRow, parse_page};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "graph-subs project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Generate the permission table from docs/upstream (and its errata).
+    Codegen {
+        /// Fail, without writing, when the committed table is stale.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print the permission rows of one documentation page, in page order.
+    ParsePermissions {
+        /// The page: plain text, pipe table or Markdown.
+        file: PathBuf,
+        /// Print JSON: {"rows":[{"label", "path", "delegatedWork", "delegatedPersonal", "application"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Task::Codegen { check } => run_codegen(check),
+        Task::ParsePermissions { file, json } => parse_permissions(&file, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_codegen(check: bool) -> Result<ExitCode> {
+    let root = codegen::workspace_root();
+    let generated = codegen::generate(&root.join(codegen::DOCS))?;
+    print!("{}", generated.summary());
+    let target = root.join(codegen::TABLE);
+    match (codegen::freshness(&root, &generated), check) {
+        (Freshness::Fresh, _) => {
+            println!("{} is up to date", codegen::TABLE);
+            Ok(ExitCode::SUCCESS)
+        }
+        (Freshness::Stale, true) => {
+            eprintln!(
+                "error: {} is stale: run `cargo xtask codegen` and commit the result",
+                codegen::TABLE
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        (Freshness::Stale, false) => {
+            std::fs::write(&target, &generated.source)
+                .with_context(|| format!("cannot write `{}`", target.display()))?;
+            println!("wrote {}", codegen::TABLE);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Rows<'a> {
+    rows: &'a [PageRow],
+}
+
+fn parse_permissions(file: &PathBuf, json: bool) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read `{}`", file.display()))?;
+    let rows = parse_page(&text).with_context(|| format!("in `{}`", file.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&Rows { rows: &rows })?);
+    } else {
+        for row in &rows {
+            println!("line {:>3}  {}", row.line, row.title());
+            for (column, cell) in xtask::corpus::COLUMNS.iter().zip(row.cells()) {
+                println!("           {column:<18} {}", show_cell(cell));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
