@@ -238,6 +238,42 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// What `cargo xtask codegen` should do with a fresh generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Write the table when it changed.
+    Write,
+    /// Only compare: `--check`.
+    Check,
+}
+
+/// What `cargo xtask codegen` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The committed table already matched.
+    UpToDate,
+    /// The table was (re)written.
+    Written,
+    /// `--check`: the committed table differs; nothing was written.
+    Stale,
+}
+
+/// Generates the table of the workspace at `root` and writes or checks it.
+pub fn run(root: &Path, mode: Mode) -> Result<(Generated, Outcome)> {
+    let generated = generate(&root.join(DOCS))?;
+    let outcome = match (freshness(root, &generated), mode) {
+        (Freshness::Fresh, _) => Outcome::UpToDate,
+        (Freshness::Stale, Mode::Check) => Outcome::Stale,
+        (Freshness::Stale, Mode::Write) => {
+            let target = root.join(TABLE);
+            std::fs::write(&target, &generated.source)
+                .with_context(|| format!("cannot write `{}`", target.display()))?;
+            Outcome::Written
+        }
+    };
+    Ok((generated, outcome))
+}
+
 /// Whether the committed table matches what the pages generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {

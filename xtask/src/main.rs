@@ -7,10 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use serde::Serialize;
-use xtask::codegen::{self, Freshness};
+use xtask::codegen::{self, Mode, Outcome};
 use xtask::corpus::show_cell;
-use xtask::page::{PageRow, parse_page};
+use xtask::page::{parse_page, rows_json};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "graph-subs project automation")]
@@ -53,34 +52,21 @@ fn main() -> ExitCode {
 }
 
 fn run_codegen(check: bool) -> Result<ExitCode> {
-    let root = codegen::workspace_root();
-    let generated = codegen::generate(&root.join(codegen::DOCS))?;
+    let mode = if check { Mode::Check } else { Mode::Write };
+    let (generated, outcome) = codegen::run(&codegen::workspace_root(), mode)?;
     print!("{}", generated.summary());
-    let target = root.join(codegen::TABLE);
-    match (codegen::freshness(&root, &generated), check) {
-        (Freshness::Fresh, _) => {
-            println!("{} is up to date", codegen::TABLE);
-            Ok(ExitCode::SUCCESS)
-        }
-        (Freshness::Stale, true) => {
+    match outcome {
+        Outcome::UpToDate => println!("{} is up to date", codegen::TABLE),
+        Outcome::Written => println!("wrote {}", codegen::TABLE),
+        Outcome::Stale => {
             eprintln!(
                 "error: {} is stale: run `cargo xtask codegen` and commit the result",
                 codegen::TABLE
             );
-            Ok(ExitCode::FAILURE)
-        }
-        (Freshness::Stale, false) => {
-            std::fs::write(&target, &generated.source)
-                .with_context(|| format!("cannot write `{}`", target.display()))?;
-            println!("wrote {}", codegen::TABLE);
-            Ok(ExitCode::SUCCESS)
+            return Ok(ExitCode::FAILURE);
         }
     }
-}
-
-#[derive(Serialize)]
-struct Rows<'a> {
-    rows: &'a [PageRow],
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse_permissions(file: &PathBuf, json: bool) -> Result<ExitCode> {
@@ -88,7 +74,7 @@ fn parse_permissions(file: &PathBuf, json: bool) -> Result<ExitCode> {
         .with_context(|| format!("cannot read `{}`", file.display()))?;
     let rows = parse_page(&text).with_context(|| format!("in `{}`", file.display()))?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&Rows { rows: &rows })?);
+        println!("{}", rows_json(&rows));
     } else {
         for row in &rows {
             println!("line {:>3}  {}", row.line, row.title());

@@ -82,6 +82,17 @@ impl PageRow {
     }
 }
 
+/// The JSON `cargo xtask parse-permissions FILE --json` prints:
+/// `{"rows":[{"label", "path", "delegatedWork", "delegatedPersonal", "application"}]}`,
+/// a cell being `null` ("not supported") or `[{"name", "resourceSpecificConsent"}]`.
+pub fn rows_json(rows: &[PageRow]) -> String {
+    #[derive(Serialize)]
+    struct Rows<'a> {
+        rows: &'a [PageRow],
+    }
+    serde_json::to_string_pretty(&Rows { rows }).expect("rows serialize")
+}
+
 /// A page that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {

@@ -1,0 +1,32 @@
+//! The exit statuses, one table for every command (documented in the README).
+
+use std::process::ExitCode;
+
+/// How `graph-subs` ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: the command did what was asked.
+    Success,
+    /// 1: the command ran and the answer is no: nothing is documented for the resource.
+    No,
+    /// 2: the command could not run on its input: a bad flag, a malformed path, an
+    /// unknown resource.
+    Usage,
+}
+
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::No => 1,
+            Exit::Usage => 2,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit.code())
+    }
+}

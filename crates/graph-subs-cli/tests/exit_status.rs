@@ -1,0 +1,59 @@
+//! The real binary: documented exit statuses, streams, help.
+
+use std::process::{Command, Output};
+
+fn graph_subs(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_graph-subs"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn success_is_0_and_prints_to_stdout() {
+    let out = graph_subs(&["permissions", "me/messages", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["kind"], "message");
+}
+
+#[test]
+fn nothing_documented_is_1() {
+    let out = graph_subs(&["permissions", "teams/getAllMembers"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "));
+}
+
+#[test]
+fn bad_input_is_2() {
+    for args in [
+        &["permissions", "nope/nothing"][..],
+        &["permissions", "users//x"],
+        &["permissions", "me/messages", "--op", "patch"],
+        &["frobnicate"],
+        &[],
+    ] {
+        let out = graph_subs(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn help_and_version_go_to_stdout_with_0() {
+    let out = graph_subs(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.contains("permissions"), "{help}");
+    assert!(help.contains("Exit status"), "{help}");
+    let out = graph_subs(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .starts_with("graph-subs ")
+    );
+}

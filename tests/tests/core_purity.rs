@@ -1,0 +1,176 @@
+//! Architecture invariant: graph-subs-core depends on no runtime, HTTP or file API and
+//! never reads the clock or the environment. Time is always an argument.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use graph_subs_tests::workspace_root;
+
+/// The core's direct dependencies. Extending this list is an architecture decision: say
+/// why in the commit.
+const DIRECT: &[&str] = &["strsim", "thiserror"];
+
+/// Everything the core may pull in, transitively (including proc-macro build deps).
+const TRANSITIVE: &[&str] = &[
+    "proc-macro2",
+    "quote",
+    "strsim",
+    "syn",
+    "thiserror",
+    "thiserror-impl",
+    "unicode-ident",
+];
+
+/// APIs that reach outside the process or read the clock or environment.
+const FORBIDDEN: &[&str] = &[
+    "std::fs",
+    "std::env",
+    "std::net",
+    "std::process",
+    "std::io::stdin",
+    "std::io::stdout",
+    "SystemTime",
+    "Instant::now",
+    "Utc::now",
+    "Local::now",
+    "OffsetDateTime::now",
+    "Timestamp::now",
+    "Zoned::now",
+    "println!",
+    "eprintln!",
+    "print!",
+    "tokio",
+    "reqwest",
+    "hyper",
+];
+
+/// The normal and build dependencies of a package on this host, as `cargo tree` resolves
+/// them: the direct ones, and the whole closure.
+fn dependencies(package: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal,build",
+            "--prefix",
+            "depth",
+            "--format",
+            "{p}",
+            "-p",
+            package,
+        ])
+        .current_dir(workspace_root())
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut direct = BTreeSet::new();
+    let mut closure = BTreeSet::new();
+    for line in String::from_utf8(output.stdout).unwrap().lines() {
+        let depth_end = line
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(line.len());
+        let depth: usize = line[..depth_end].parse().unwrap();
+        let name = line[depth_end..]
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        if depth == 1 {
+            direct.insert(name.clone());
+        }
+        if depth >= 1 {
+            closure.insert(name);
+        }
+    }
+    (direct, closure)
+}
+
+#[test]
+fn core_dependencies_stay_on_the_allow_list() {
+    let (direct, closure) = dependencies("graph-subs-core");
+    let allowed: BTreeSet<String> = DIRECT.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        direct, allowed,
+        "graph-subs-core's direct dependencies changed"
+    );
+    let outside: Vec<&String> = closure
+        .iter()
+        .filter(|name| !TRANSITIVE.contains(&name.as_str()))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "graph-subs-core pulls in {outside:?}: the core may not depend on runtimes, HTTP, files or clocks"
+    );
+}
+
+/// Code with comments and doc comments removed, so that docs may name what code may not use.
+fn code_lines(source: &str) -> impl Iterator<Item = (usize, &str)> {
+    source
+        .lines()
+        .enumerate()
+        .map(|(i, line)| (i + 1, line.split("//").next().unwrap_or_default()))
+}
+
+fn violations(source: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (line_no, code) in code_lines(source) {
+        for forbidden in FORBIDDEN {
+            if code.contains(forbidden) {
+                found.push(format!("line {line_no}: `{forbidden}`"));
+            }
+        }
+    }
+    found
+}
+
+fn rust_files(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, files);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+#[test]
+fn core_source_calls_no_clock_file_environment_or_network_api() {
+    let src = workspace_root().join("crates/graph-subs-core/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() >= 6, "the scan found the core's sources");
+    let mut report = Vec::new();
+    for file in files {
+        let source = std::fs::read_to_string(&file).unwrap();
+        for v in violations(&source) {
+            report.push(format!("{}: {v}", file.display()));
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "graph-subs-core must stay pure:\n{}",
+        report.join("\n")
+    );
+}
+
+#[test]
+fn the_scan_catches_what_it_looks_for() {
+    assert_eq!(
+        violations("let now = std::time::SystemTime::now();"),
+        ["line 1: `SystemTime`"]
+    );
+    assert_eq!(
+        violations("// docs may say std::fs\nlet t = std::fs::read(\"x\");"),
+        ["line 2: `std::fs`"]
+    );
+    assert_eq!(violations("let x = std::env::var(\"HOME\");").len(), 1);
+    assert!(violations("/// the core never calls SystemTime::now").is_empty());
+}
