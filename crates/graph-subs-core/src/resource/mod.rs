@@ -379,29 +379,13 @@ fn parse_segment(text: &str, position: usize) -> Result<(Segment, Option<&str>),
                 return name_segment(&text[..i], position).map(|s| (s, Some(&text[i + 1..])));
             }
             '(' => {
-                let name = &text[..i];
-                if name.is_empty() {
-                    return Err(PathError::MissingName {
-                        position,
-                        segment: written(text),
-                    });
-                }
-                check_name(name, position, &written(text))?;
+                let name = leading_name(&text[..i], position, &written(text))?;
                 let close = find_closing_paren(&text[i..], position, &written(text))? + i;
-                let key = &text[i + 1..close];
-                let after = &text[close + 1..];
                 let segment = Segment::Keyed {
                     name: name.to_owned(),
-                    key: key.to_owned(),
+                    key: text[i + 1..close].to_owned(),
                 };
-                return match after.chars().next() {
-                    None => Ok((segment, None)),
-                    Some('/') => Ok((segment, Some(&after[1..]))),
-                    Some(_) => Err(PathError::TextAfterKey {
-                        position,
-                        segment: written(text),
-                    }),
-                };
+                return followed_by(segment, &text[close + 1..], position, written(text));
             }
             ')' => {
                 return Err(PathError::UnopenedParenthesis {
@@ -410,14 +394,7 @@ fn parse_segment(text: &str, position: usize) -> Result<(Segment, Option<&str>),
                 });
             }
             ':' if matches!(chars.peek(), Some((_, '/'))) => {
-                let name = &text[..i];
-                if name.is_empty() {
-                    return Err(PathError::MissingName {
-                        position,
-                        segment: written(text),
-                    });
-                }
-                check_name(name, position, &written(text))?;
+                let name = leading_name(&text[..i], position, &written(text))?;
                 let address_start = i + 1;
                 let Some(close) = text[address_start..].find(':').map(|j| j + address_start) else {
                     return Err(PathError::UnclosedAddress {
@@ -437,20 +414,41 @@ fn parse_segment(text: &str, position: usize) -> Result<(Segment, Option<&str>),
                     name: name.to_owned(),
                     path: address.to_owned(),
                 };
-                let after = &text[close + 1..];
-                return match after.chars().next() {
-                    None => Ok((segment, None)),
-                    Some('/') => Ok((segment, Some(&after[1..]))),
-                    Some(_) => Err(PathError::TextAfterKey {
-                        position,
-                        segment: whole.to_owned(),
-                    }),
-                };
+                return followed_by(segment, &text[close + 1..], position, whole.to_owned());
             }
             _ => {}
         }
     }
     name_segment(text, position).map(|s| (s, None))
+}
+
+/// The name before a key or a path address: present, and of valid characters.
+fn leading_name<'a>(name: &'a str, position: usize, segment: &str) -> Result<&'a str, PathError> {
+    if name.is_empty() {
+        return Err(PathError::MissingName {
+            position,
+            segment: segment.to_owned(),
+        });
+    }
+    check_name(name, position, segment)?;
+    Ok(name)
+}
+
+/// After a key or a path address comes the end of the path or a `/`.
+fn followed_by(
+    segment: Segment,
+    after: &str,
+    position: usize,
+    written: String,
+) -> Result<(Segment, Option<&str>), PathError> {
+    match after.strip_prefix('/') {
+        _ if after.is_empty() => Ok((segment, None)),
+        Some(rest) => Ok((segment, Some(rest))),
+        None => Err(PathError::TextAfterKey {
+            position,
+            segment: written,
+        }),
+    }
 }
 
 fn name_segment(name: &str, position: usize) -> Result<Segment, PathError> {
