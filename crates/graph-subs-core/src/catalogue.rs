@@ -14,6 +14,12 @@ use crate::resource::{ResourcePath, Segment};
 pub struct KindSpec {
     /// The canonical name, as Graph's resource type is written: `chatMessage`.
     pub name: &'static str,
+    /// The Microsoft 365 service behind it: several rules (rich-notification lifetime,
+    /// lifecycle notifications, mailbox ownership) depend on it.
+    pub service: Service,
+    /// The longest a subscription may last, in minutes (see [`crate::lifetime`] for the
+    /// source and its date).
+    pub max_lifetime_minutes: u32,
     /// Other names the documentation pages give this kind in their permission tables,
     /// in any language, lowercase: `canal` for `channel`. The canonical name needs no entry.
     pub doc_labels: &'static [&'static str],
@@ -22,6 +28,49 @@ pub struct KindSpec {
     /// The path patterns that address this kind. `{...}` matches any one segment or key;
     /// `me` stands for `users/{id}`.
     pub patterns: &'static [PatternSpec],
+}
+
+/// The Microsoft 365 service that owns a kind of resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// Exchange Online: messages, events, contacts.
+    Outlook,
+    /// Microsoft 365 group conversations.
+    Groups,
+    /// Microsoft Teams, including calls, meetings, Shifts and virtual events.
+    Teams,
+    /// Microsoft Entra ID directory objects: users, groups.
+    Directory,
+    /// OneDrive (personal and for Business).
+    OneDrive,
+    /// SharePoint lists.
+    SharePoint,
+    /// Microsoft Graph security API.
+    Security,
+    /// Universal Print.
+    UniversalPrint,
+    /// Microsoft To Do.
+    ToDo,
+    /// Microsoft 365 Copilot.
+    Copilot,
+}
+
+impl Service {
+    /// The service's name, in words.
+    pub fn title(self) -> &'static str {
+        match self {
+            Service::Outlook => "Outlook",
+            Service::Groups => "Microsoft 365 groups",
+            Service::Teams => "Microsoft Teams",
+            Service::Directory => "Microsoft Entra ID",
+            Service::OneDrive => "OneDrive",
+            Service::SharePoint => "SharePoint",
+            Service::Security => "Microsoft Graph security",
+            Service::UniversalPrint => "Universal Print",
+            Service::ToDo => "Microsoft To Do",
+            Service::Copilot => "Microsoft 365 Copilot",
+        }
+    }
 }
 
 /// One way to address a kind of resource.
@@ -41,6 +90,8 @@ const fn p(path: &'static str, covers: &'static str) -> PatternSpec {
 pub static KINDS: &[KindSpec] = &[
     KindSpec {
         name: "aiInteraction",
+        service: Service::Copilot,
+        max_lifetime_minutes: 4_320,
         doc_labels: &["copilot ai interaction"],
         examples: &["copilot/interactionHistory/getAllEnterpriseInteractions"],
         patterns: &[
@@ -56,6 +107,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "callRecord",
+        service: Service::Teams,
+        max_lifetime_minutes: 4_230,
         doc_labels: &[],
         examples: &["communications/callRecords"],
         patterns: &[p(
@@ -65,6 +118,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "callRecording",
+        service: Service::Teams,
+        max_lifetime_minutes: 4_320,
         doc_labels: &["enregistrement d’appel"],
         examples: &["communications/onlineMeetings/getAllRecordings"],
         patterns: &[
@@ -84,6 +139,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "callTranscript",
+        service: Service::Teams,
+        max_lifetime_minutes: 4_320,
         doc_labels: &["transcription d’appel"],
         examples: &["communications/onlineMeetings/getAllTranscripts"],
         patterns: &[
@@ -103,6 +160,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "channel",
+        service: Service::Teams,
+        max_lifetime_minutes: 4_320,
         doc_labels: &["canal", "canaux", "channels"],
         examples: &["teams/{id}/channels", "teams/getAllChannels"],
         patterns: &[
@@ -112,6 +171,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "chat",
+        service: Service::Teams,
+        max_lifetime_minutes: 4_320,
         doc_labels: &["conversation", "conversations", "chats"],
         examples: &["chats", "chats/{id}", "users/{id}/chats"],
         patterns: &[
@@ -126,6 +187,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "chatMessage",
+        service: Service::Teams,
+        max_lifetime_minutes: 4_320,
         doc_labels: &["message de conversation", "messages de conversation"],
         examples: &[
             "chats/{id}/messages",
@@ -161,6 +224,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "contact",
+        service: Service::Outlook,
+        max_lifetime_minutes: 10_080,
         doc_labels: &["contacts"],
         examples: &["me/contacts"],
         patterns: &[
@@ -173,6 +238,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "conversationMember",
+        service: Service::Teams,
+        max_lifetime_minutes: 4_320,
         doc_labels: &["membre de conversation", "membres de conversation"],
         examples: &[
             "chats/{id}/members",
@@ -203,6 +270,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "driveItem",
+        service: Service::OneDrive,
+        max_lifetime_minutes: 42_300,
         doc_labels: &["élément de lecteur"],
         examples: &["me/drive/root", "drives/{id}/root", "users/{id}/drive/root"],
         patterns: &[
@@ -228,6 +297,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "event",
+        service: Service::Outlook,
+        max_lifetime_minutes: 10_080,
         doc_labels: &["événement", "événements", "events"],
         examples: &["me/events"],
         patterns: &[
@@ -241,24 +312,32 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "group",
+        service: Service::Directory,
+        max_lifetime_minutes: 41_760,
         doc_labels: &["groupe", "groupes", "groups"],
         examples: &["groups"],
         patterns: &[p("groups", "all groups"), p("groups/{id}", "one group")],
     },
     KindSpec {
         name: "groupConversation",
+        service: Service::Groups,
+        max_lifetime_minutes: 4_230,
         doc_labels: &["group conversation", "conversation de groupe"],
         examples: &["groups('{id}')/conversations"],
         patterns: &[p("groups/{id}/conversations", "conversations of one group")],
     },
     KindSpec {
         name: "list",
+        service: Service::SharePoint,
+        max_lifetime_minutes: 42_300,
         doc_labels: &["liste", "listes", "sharepoint list"],
         examples: &["sites/{site-id}/lists/{list-id}"],
         patterns: &[p("sites/{site-id}/lists/{list-id}", "one SharePoint list")],
     },
     KindSpec {
         name: "message",
+        service: Service::Outlook,
+        max_lifetime_minutes: 10_080,
         doc_labels: &["messages"],
         examples: &["me/messages", "me/mailFolders('inbox')/messages"],
         patterns: &[
@@ -271,6 +350,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "offerShiftRequest",
+        service: Service::Teams,
+        max_lifetime_minutes: 360,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/offerShiftRequests"],
         patterns: &[p(
@@ -280,6 +361,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "openShiftChangeRequest",
+        service: Service::Teams,
+        max_lifetime_minutes: 360,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/openShiftChangeRequests"],
         patterns: &[p(
@@ -289,6 +372,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "presence",
+        service: Service::Teams,
+        max_lifetime_minutes: 60,
         doc_labels: &["présence"],
         examples: &[
             "communications/presences/{id}",
@@ -304,12 +389,16 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "printer",
+        service: Service::UniversalPrint,
+        max_lifetime_minutes: 4_230,
         doc_labels: &["imprimante", "imprimantes"],
         examples: &["print/printers/{id}/jobs"],
         patterns: &[p("print/printers/{id}/jobs", "print jobs of one printer")],
     },
     KindSpec {
         name: "printTaskDefinition",
+        service: Service::UniversalPrint,
+        max_lifetime_minutes: 4_230,
         doc_labels: &[],
         examples: &["print/taskDefinitions/{id}/tasks"],
         patterns: &[p(
@@ -319,6 +408,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "securityAlert",
+        service: Service::Security,
+        max_lifetime_minutes: 43_200,
         doc_labels: &["security alert", "alerte de sécurité", "alert"],
         examples: &["security/alerts?$filter=status eq 'New'"],
         patterns: &[p(
@@ -328,12 +419,16 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "shift",
+        service: Service::Teams,
+        max_lifetime_minutes: 360,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/shifts"],
         patterns: &[p("teams/{id}/schedule/shifts", "shifts of one team")],
     },
     KindSpec {
         name: "swapShiftsChangeRequest",
+        service: Service::Teams,
+        max_lifetime_minutes: 360,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/swapShiftsChangeRequests"],
         patterns: &[p(
@@ -343,6 +438,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "team",
+        service: Service::Teams,
+        max_lifetime_minutes: 4_320,
         doc_labels: &["équipe", "équipes", "teams"],
         examples: &["teams", "teams/{id}"],
         patterns: &[
@@ -352,6 +449,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "timeOffRequest",
+        service: Service::Teams,
+        max_lifetime_minutes: 360,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/timeOffRequests"],
         patterns: &[p(
@@ -361,6 +460,8 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "todoTask",
+        service: Service::ToDo,
+        max_lifetime_minutes: 4_230,
         doc_labels: &["tâche"],
         examples: &["me/todo/lists/{id}/tasks"],
         patterns: &[p(
@@ -370,12 +471,16 @@ pub static KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "user",
+        service: Service::Directory,
+        max_lifetime_minutes: 41_760,
         doc_labels: &["utilisateur", "utilisateurs", "users"],
         examples: &["users", "users/{id}"],
         patterns: &[p("users", "all users"), p("users/{id}", "one user")],
     },
     KindSpec {
         name: "virtualEventWebinar",
+        service: Service::Teams,
+        max_lifetime_minutes: 1_440,
         doc_labels: &["webinaire"],
         examples: &["solutions/virtualEvents/webinars/{id}"],
         patterns: &[

@@ -15,6 +15,8 @@
 //!   one entry in [`catalogue::KINDS`].
 //! - [`permissions`]: the permission tables of the four operation pages, generated from
 //!   the documentation by `cargo xtask codegen`, and [`permissions::required`].
+//! - [`lifetime`]: maximum lifetimes, the 45-minute floor, and a renewal plan that spreads
+//!   due times; every function takes `now`.
 //! - [`Operation`]: create, update, delete, list.
 //!
 //! # Example
@@ -35,6 +37,7 @@
 //! ```
 
 pub mod catalogue;
+pub mod lifetime;
 mod operation;
 pub mod permissions;
 pub mod resource;

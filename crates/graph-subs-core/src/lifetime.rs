@@ -1,0 +1,423 @@
+//! How long a subscription may live, and which subscriptions to renew, when, and to what.
+//!
+//! Every function takes `now`: this module never reads the clock.
+//!
+//! The maximum lifetimes live with each kind in [`crate::catalogue::KINDS`]
+//! (`max_lifetime_minutes`); they are Microsoft's published values as of [`SOURCE_DATE`].
+//! They changed over the years (Teams was 60 minutes, Outlook 4,230), so update them in
+//! one place, with the date.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::catalogue::{ResourceKind, Service};
+
+/// When the lifetimes in the catalogue were last checked against Microsoft's
+/// "subscription resource type: maximum length of subscription per resource type" table.
+pub const SOURCE_DATE: &str = "2026-05";
+
+/// Graph raises a requested expiration closer than this to 45 minutes from now.
+pub const MINIMUM: Duration = Duration::minutes(45);
+
+/// The maximum lifetime of an Outlook subscription that includes resource data.
+pub const OUTLOOK_RICH_MAXIMUM: Duration = Duration::minutes(1_440);
+
+/// Teams subscriptions that expire later than this from now need a
+/// `lifecycleNotificationUrl`.
+pub const TEAMS_LIFECYCLE_THRESHOLD: Duration = Duration::minutes(60);
+
+/// The longest a subscription on `kind` may last.
+pub fn max_lifetime(kind: ResourceKind, include_resource_data: bool) -> Duration {
+    let documented = Duration::minutes(i64::from(kind.spec().max_lifetime_minutes));
+    if include_resource_data && kind.spec().service == Service::Outlook {
+        documented.min(OUTLOOK_RICH_MAXIMUM)
+    } else {
+        documented
+    }
+}
+
+/// The latest `expirationDateTime` Graph accepts for a subscription created or renewed
+/// at `now`.
+pub fn latest_expiration(
+    kind: ResourceKind,
+    include_resource_data: bool,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    now + max_lifetime(kind, include_resource_data)
+}
+
+/// Whether a subscription on `kind` expiring at `expiration` needs a
+/// `lifecycleNotificationUrl`: Teams resources do beyond one hour.
+pub fn needs_lifecycle_url(
+    kind: ResourceKind,
+    expiration: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> bool {
+    kind.spec().service == Service::Teams && expiration - now > TEAMS_LIFECYCLE_THRESHOLD
+}
+
+/// What Graph does with a requested expiration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpirationVerdict {
+    /// Accepted as is.
+    Accepted,
+    /// Accepted, but raised to 45 minutes from now.
+    RaisedToMinimum {
+        /// What the subscription will actually expire at.
+        effective: DateTime<Utc>,
+    },
+    /// Refused: it is not in the future.
+    NotInFuture,
+    /// Refused: it is later than the resource allows.
+    BeyondMaximum {
+        /// The latest expiration allowed at `now`.
+        latest: DateTime<Utc>,
+    },
+}
+
+/// Judges a requested `expirationDateTime` at `now`.
+pub fn judge_expiration(
+    kind: ResourceKind,
+    include_resource_data: bool,
+    requested: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> ExpirationVerdict {
+    let latest = latest_expiration(kind, include_resource_data, now);
+    if requested <= now {
+        ExpirationVerdict::NotInFuture
+    } else if requested > latest {
+        ExpirationVerdict::BeyondMaximum { latest }
+    } else if requested - now < MINIMUM {
+        ExpirationVerdict::RaisedToMinimum {
+            effective: now + MINIMUM,
+        }
+    } else {
+        ExpirationVerdict::Accepted
+    }
+}
+
+/// A subscription the renewal planner looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tracked {
+    /// The subscription id.
+    pub id: String,
+    /// Its resource kind.
+    pub kind: ResourceKind,
+    /// Whether it includes resource data (shortens Outlook lifetimes).
+    pub include_resource_data: bool,
+    /// Its current `expirationDateTime`.
+    pub expires: DateTime<Utc>,
+}
+
+/// How far to extend a subscription that is renewed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extension {
+    /// To the latest expiration the resource allows.
+    ToMaximum,
+    /// By this much past its current expiration, within the maximum.
+    By(Duration),
+}
+
+/// When and how to renew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenewalPolicy {
+    /// Renew a subscription when less than this is left before it expires.
+    pub renew_before: Duration,
+    /// How far to extend it.
+    pub extension: Extension,
+    /// Spread the new expirations over a window this wide (at most a tenth of the
+    /// resource's lifetime), so that subscriptions renewed together do not come due
+    /// together again. Zero disables spreading.
+    pub spread: Duration,
+}
+
+impl Default for RenewalPolicy {
+    /// Renew with less than 6 hours left, to the maximum, spread over up to 2 hours.
+    fn default() -> Self {
+        RenewalPolicy {
+            renew_before: Duration::hours(6),
+            extension: Extension::ToMaximum,
+            spread: Duration::hours(2),
+        }
+    }
+}
+
+impl RenewalPolicy {
+    /// How long before expiry a subscription on `kind` is renewed: `renew_before`, but at
+    /// most half the kind's lifetime, so that a short-lived resource (presence: 60 minutes)
+    /// is not due again the moment it is renewed.
+    pub fn margin(&self, kind: ResourceKind, include_resource_data: bool) -> Duration {
+        self.renew_before
+            .min(max_lifetime(kind, include_resource_data) / 2)
+    }
+}
+
+/// One renewal to perform now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewal<'a> {
+    /// The subscription id.
+    pub id: &'a str,
+    /// The `expirationDateTime` to PATCH.
+    pub new_expiration: DateTime<Utc>,
+}
+
+/// What to do with a set of subscriptions at `now`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RenewalPlan<'a> {
+    /// Subscriptions to renew now, in the order given.
+    pub renew: Vec<Renewal<'a>>,
+    /// Subscriptions already expired: Graph answers 404 to a renewal; create them again.
+    pub expired: Vec<&'a str>,
+    /// When to plan again: the earliest moment some subscription, renewed or not, will
+    /// have less than its margin left. `None` when there is nothing to watch.
+    pub next_review: Option<DateTime<Utc>>,
+}
+
+/// A stable 64-bit FNV-1a hash: the same id always gets the same place in the window.
+fn stable_hash(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Plans renewals at `now`: every live subscription with less than its
+/// [margin](RenewalPolicy::margin) left is renewed, never beyond its maximum, never below the 45-minute
+/// floor, never to an earlier expiration than it has; expired ones are listed to create
+/// again. New expirations are pulled back from the target by a per-subscription offset
+/// within the spread window, so a batch created together comes due spread out.
+///
+/// ```
+/// use chrono::{Duration, TimeZone, Utc};
+/// use graph_subs_core::catalogue::ResourceKind;
+/// use graph_subs_core::lifetime::{plan_renewals, RenewalPolicy, Tracked};
+///
+/// let now = Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap();
+/// let chats = ResourceKind::from_name("chatMessage").unwrap();
+/// let subs = vec![Tracked { id: "a".into(), kind: chats, include_resource_data: false,
+///                           expires: now + Duration::hours(1) }];
+/// let plan = plan_renewals(&subs, now, &RenewalPolicy::default());
+/// assert_eq!(plan.renew.len(), 1);
+/// assert!(plan.renew[0].new_expiration <= now + Duration::minutes(4_320));
+/// ```
+pub fn plan_renewals<'a>(
+    subscriptions: &'a [Tracked],
+    now: DateTime<Utc>,
+    policy: &RenewalPolicy,
+) -> RenewalPlan<'a> {
+    let mut plan = RenewalPlan::default();
+    let mut review = |at: DateTime<Utc>| {
+        let at = at.max(now);
+        plan.next_review = Some(plan.next_review.map_or(at, |r: DateTime<Utc>| r.min(at)));
+    };
+    for sub in subscriptions {
+        if sub.expires <= now {
+            plan.expired.push(&sub.id);
+            continue;
+        }
+        let margin = policy.margin(sub.kind, sub.include_resource_data);
+        if sub.expires - now >= margin {
+            review(sub.expires - margin);
+            continue;
+        }
+        let maximum = max_lifetime(sub.kind, sub.include_resource_data);
+        let latest = now + maximum;
+        let floor = now + MINIMUM;
+        let target = match policy.extension {
+            Extension::ToMaximum => latest,
+            Extension::By(by) => (sub.expires + by).min(latest),
+        }
+        .max(floor);
+        // Never spread below what the subscription already has, nor below the floor.
+        let room = (target - sub.expires.max(floor)).max(Duration::zero());
+        let window = policy.spread.min(maximum / 10).min(room / 2);
+        let offset = match window.num_seconds() {
+            w if w > 0 => Duration::seconds((stable_hash(&sub.id) % w as u64) as i64),
+            _ => Duration::zero(),
+        };
+        let new_expiration = target - offset;
+        if new_expiration <= sub.expires {
+            // Nothing to gain (an extension of zero, or already at the maximum).
+            review(sub.expires - margin);
+            continue;
+        }
+        plan.renew.push(Renewal {
+            id: &sub.id,
+            new_expiration,
+        });
+        review(new_expiration - margin);
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
+    }
+    fn kind(name: &str) -> ResourceKind {
+        ResourceKind::from_name(name).unwrap()
+    }
+
+    #[test]
+    fn maximum_lifetimes_follow_the_table() {
+        let cases = [
+            ("securityAlert", false, 43_200),
+            ("driveItem", false, 42_300),
+            ("list", false, 42_300),
+            ("user", false, 41_760),
+            ("group", false, 41_760),
+            ("message", false, 10_080),
+            ("message", true, 1_440),
+            ("event", true, 1_440),
+            ("contact", false, 10_080),
+            ("chatMessage", false, 4_320),
+            ("chatMessage", true, 4_320),
+            ("callRecord", false, 4_230),
+            ("todoTask", false, 4_230),
+            ("shift", false, 360),
+            ("presence", true, 60),
+            ("virtualEventWebinar", false, 1_440),
+        ];
+        for (name, rich, minutes) in cases {
+            assert_eq!(
+                max_lifetime(kind(name), rich),
+                Duration::minutes(minutes),
+                "{name} rich={rich}"
+            );
+        }
+        for k in ResourceKind::all() {
+            assert!(k.spec().max_lifetime_minutes >= 60, "{k}");
+        }
+    }
+
+    #[test]
+    fn judging_an_expiration() {
+        let n = now();
+        let cases = [
+            (
+                "presence",
+                n + Duration::minutes(50),
+                ExpirationVerdict::Accepted,
+            ),
+            (
+                "presence",
+                n + Duration::minutes(61),
+                ExpirationVerdict::BeyondMaximum {
+                    latest: n + Duration::minutes(60),
+                },
+            ),
+            (
+                "message",
+                n + Duration::minutes(10),
+                ExpirationVerdict::RaisedToMinimum {
+                    effective: n + Duration::minutes(45),
+                },
+            ),
+            ("message", n, ExpirationVerdict::NotInFuture),
+            (
+                "message",
+                n - Duration::days(1),
+                ExpirationVerdict::NotInFuture,
+            ),
+            (
+                "message",
+                n + Duration::minutes(10_080),
+                ExpirationVerdict::Accepted,
+            ),
+        ];
+        for (name, requested, verdict) in cases {
+            assert_eq!(
+                judge_expiration(kind(name), false, requested, n),
+                verdict,
+                "{name}"
+            );
+        }
+        assert_eq!(
+            judge_expiration(kind("message"), true, n + Duration::minutes(1_441), n),
+            ExpirationVerdict::BeyondMaximum {
+                latest: n + Duration::minutes(1_440)
+            }
+        );
+    }
+
+    #[test]
+    fn teams_needs_a_lifecycle_url_beyond_an_hour() {
+        let n = now();
+        assert!(!needs_lifecycle_url(
+            kind("chatMessage"),
+            n + Duration::minutes(60),
+            n
+        ));
+        assert!(needs_lifecycle_url(
+            kind("chatMessage"),
+            n + Duration::minutes(61),
+            n
+        ));
+        assert!(!needs_lifecycle_url(
+            kind("message"),
+            n + Duration::days(3),
+            n
+        ));
+    }
+
+    fn tracked(id: &str, name: &str, expires: DateTime<Utc>) -> Tracked {
+        Tracked {
+            id: id.into(),
+            kind: kind(name),
+            include_resource_data: false,
+            expires,
+        }
+    }
+
+    #[test]
+    fn renews_only_what_is_due_and_lists_the_expired() {
+        let n = now();
+        let subs = [
+            tracked("due", "message", n + Duration::hours(1)),
+            tracked("fresh", "message", n + Duration::days(5)),
+            tracked("gone", "message", n - Duration::minutes(1)),
+        ];
+        let plan = plan_renewals(&subs, n, &RenewalPolicy::default());
+        assert_eq!(plan.renew.iter().map(|r| r.id).collect::<Vec<_>>(), ["due"]);
+        assert_eq!(plan.expired, ["gone"]);
+        // "fresh" comes due 6 hours before it expires, sooner than the renewed one.
+        assert_eq!(
+            plan.next_review,
+            Some(n + Duration::days(5) - Duration::hours(6))
+        );
+    }
+
+    #[test]
+    fn extension_by_a_duration_is_capped_and_never_shortens() {
+        let n = now();
+        let policy = RenewalPolicy {
+            renew_before: Duration::hours(2),
+            extension: Extension::By(Duration::days(30)),
+            spread: Duration::zero(),
+        };
+        // Presence is renewed at half its 60-minute lifetime, whatever renew_before says.
+        let subs = [tracked("p", "presence", n + Duration::minutes(30))];
+        assert!(plan_renewals(&subs, n, &policy).renew.is_empty());
+        let subs = [tracked("p", "presence", n + Duration::minutes(20))];
+        let plan = plan_renewals(&subs, n, &policy);
+        assert_eq!(plan.renew[0].new_expiration, n + Duration::minutes(60));
+
+        let policy = RenewalPolicy {
+            extension: Extension::By(Duration::hours(1)),
+            ..policy
+        };
+        let subs = [tracked("m", "message", n + Duration::minutes(90))];
+        let plan = plan_renewals(&subs, n, &policy);
+        assert_eq!(plan.renew[0].new_expiration, n + Duration::minutes(150));
+
+        // At the maximum already: nothing to renew.
+        let subs = [tracked("q", "presence", n + Duration::minutes(60))];
+        let policy = RenewalPolicy {
+            extension: Extension::ToMaximum,
+            ..policy
+        };
+        assert!(plan_renewals(&subs, n, &policy).renew.is_empty());
+    }
+}
