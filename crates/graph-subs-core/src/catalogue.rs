@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::resource::{ResourcePath, Segment};
+use crate::resource::{PaymentModel, ResourcePath, Segment};
 
 /// What the catalogue knows of one kind of resource.
 #[derive(Debug)]
@@ -80,11 +80,34 @@ pub struct PatternSpec {
     pub path: &'static str,
     /// What a subscription on it covers, in a few words.
     pub covers: &'static str,
+    /// For the Teams limited APIs, the payment models the resource accepts in its query
+    /// string (`model=A`, `model=B`); empty for every other resource.
+    pub payment_models: &'static [PaymentModel],
 }
 
 const fn p(path: &'static str, covers: &'static str) -> PatternSpec {
-    PatternSpec { path, covers }
+    PatternSpec {
+        path,
+        covers,
+        payment_models: &[],
+    }
 }
+
+/// A Teams limited API: licensing and payment requirements apply.
+const fn limited(
+    path: &'static str,
+    covers: &'static str,
+    payment_models: &'static [PaymentModel],
+) -> PatternSpec {
+    PatternSpec {
+        path,
+        covers,
+        payment_models,
+    }
+}
+
+const A_OR_B: &[PaymentModel] = &[PaymentModel::A, PaymentModel::B];
+const B_ONLY: &[PaymentModel] = &[PaymentModel::B];
 
 /// Every resource kind, alphabetically.
 pub static KINDS: &[KindSpec] = &[
@@ -179,9 +202,10 @@ pub static KINDS: &[KindSpec] = &[
             p("chats", "all chats in the organization"),
             p("chats/{id}", "one chat"),
             p("users/{id}/chats", "chats a user is part of"),
-            p(
+            limited(
                 "appCatalogs/teamsApps/{id}/installedToChats",
                 "chats where a Teams app is installed",
+                B_ONLY,
             ),
         ],
     },
@@ -203,22 +227,26 @@ pub static KINDS: &[KindSpec] = &[
                 "teams/{id}/channels/{id}/messages",
                 "messages of one channel",
             ),
-            p(
+            limited(
                 "teams/getAllMessages",
                 "all channel messages in the organization",
+                A_OR_B,
             ),
             p("chats/{id}/messages", "messages of one chat"),
-            p(
+            limited(
                 "chats/getAllMessages",
                 "all chat messages in the organization",
+                A_OR_B,
             ),
-            p(
+            limited(
                 "users/{id}/chats/getAllMessages",
                 "messages of every chat a user is part of",
+                B_ONLY,
             ),
-            p(
+            limited(
                 "appCatalogs/teamsApps/{id}/installedToChats/getAllMessages",
                 "messages of chats where a Teams app is installed",
+                B_ONLY,
             ),
         ],
     },
@@ -248,23 +276,26 @@ pub static KINDS: &[KindSpec] = &[
             "teams/{id}/channels/getAllMembers",
         ],
         patterns: &[
-            p(
+            limited(
                 "chats/getAllMembers",
                 "members of every chat in the organization",
+                A_OR_B,
             ),
             p("chats/{id}/members", "members of one chat"),
-            p(
+            limited(
                 "appCatalogs/teamsApps/{id}/installedToChats/getAllMembers",
                 "members of chats where a Teams app is installed",
+                B_ONLY,
             ),
             p("teams/{id}/members", "members of one team"),
             p(
                 "teams/{id}/channels/getAllMembers",
                 "members of every channel of a team",
             ),
-            p(
+            limited(
                 "teams/getAllMembers",
                 "members of every team in the organization",
+                A_OR_B,
             ),
         ],
     },
@@ -601,6 +632,11 @@ impl Pattern {
     /// What a subscription on it covers.
     pub fn covers(self) -> &'static str {
         self.spec.covers
+    }
+
+    /// The payment models it accepts; empty when it is not a Teams limited API.
+    pub fn payment_models(self) -> &'static [PaymentModel] {
+        self.spec.payment_models
     }
 
     /// The pattern whose text is `path` (exactly as in the catalogue).

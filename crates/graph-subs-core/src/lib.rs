@@ -17,6 +17,7 @@
 //!   the documentation by `cargo xtask codegen`, and [`permissions::required`].
 //! - [`lifetime`]: maximum lifetimes, the 45-minute floor, and a renewal plan that spreads
 //!   due times; every function takes `now`.
+//! - [`payment_model`]: which Teams limited APIs accept `model=A` and `model=B`.
 //! - [`Operation`]: create, update, delete, list.
 //!
 //! # Example
@@ -39,6 +40,7 @@
 pub mod catalogue;
 pub mod lifetime;
 mod operation;
+pub mod payment_model;
 pub mod permissions;
 pub mod resource;
 
