@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use crate::cloud::{ALL_CLOUDS, Cloud, GLOBAL_ONLY};
 use crate::resource::{PaymentModel, ResourcePath, Segment};
 
 /// What the catalogue knows of one kind of resource.
@@ -20,6 +21,8 @@ pub struct KindSpec {
     /// The longest a subscription may last, in minutes (see [`crate::lifetime`] for the
     /// source and its date).
     pub max_lifetime_minutes: u32,
+    /// The national clouds where subscriptions on it exist.
+    pub clouds: &'static [Cloud],
     /// Other names the documentation pages give this kind in their permission tables,
     /// in any language, lowercase: `canal` for `channel`. The canonical name needs no entry.
     pub doc_labels: &'static [&'static str],
@@ -115,6 +118,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "aiInteraction",
         service: Service::Copilot,
         max_lifetime_minutes: 4_320,
+        clouds: ALL_CLOUDS,
         doc_labels: &["copilot ai interaction"],
         examples: &["copilot/interactionHistory/getAllEnterpriseInteractions"],
         patterns: &[
@@ -132,6 +136,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "callRecord",
         service: Service::Teams,
         max_lifetime_minutes: 4_230,
+        clouds: ALL_CLOUDS,
         doc_labels: &[],
         examples: &["communications/callRecords"],
         patterns: &[p(
@@ -143,6 +148,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "callRecording",
         service: Service::Teams,
         max_lifetime_minutes: 4_320,
+        clouds: ALL_CLOUDS,
         doc_labels: &["enregistrement d’appel"],
         examples: &["communications/onlineMeetings/getAllRecordings"],
         patterns: &[
@@ -164,6 +170,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "callTranscript",
         service: Service::Teams,
         max_lifetime_minutes: 4_320,
+        clouds: ALL_CLOUDS,
         doc_labels: &["transcription d’appel"],
         examples: &["communications/onlineMeetings/getAllTranscripts"],
         patterns: &[
@@ -185,6 +192,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "channel",
         service: Service::Teams,
         max_lifetime_minutes: 4_320,
+        clouds: ALL_CLOUDS,
         doc_labels: &["canal", "canaux", "channels"],
         examples: &["teams/{id}/channels", "teams/getAllChannels"],
         patterns: &[
@@ -196,6 +204,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "chat",
         service: Service::Teams,
         max_lifetime_minutes: 4_320,
+        clouds: ALL_CLOUDS,
         doc_labels: &["conversation", "conversations", "chats"],
         examples: &["chats", "chats/{id}", "users/{id}/chats"],
         patterns: &[
@@ -213,6 +222,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "chatMessage",
         service: Service::Teams,
         max_lifetime_minutes: 4_320,
+        clouds: ALL_CLOUDS,
         doc_labels: &["message de conversation", "messages de conversation"],
         examples: &[
             "chats/{id}/messages",
@@ -254,6 +264,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "contact",
         service: Service::Outlook,
         max_lifetime_minutes: 10_080,
+        clouds: ALL_CLOUDS,
         doc_labels: &["contacts"],
         examples: &["me/contacts"],
         patterns: &[
@@ -268,6 +279,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "conversationMember",
         service: Service::Teams,
         max_lifetime_minutes: 4_320,
+        clouds: ALL_CLOUDS,
         doc_labels: &["membre de conversation", "membres de conversation"],
         examples: &[
             "chats/{id}/members",
@@ -303,6 +315,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "driveItem",
         service: Service::OneDrive,
         max_lifetime_minutes: 42_300,
+        clouds: ALL_CLOUDS,
         doc_labels: &["élément de lecteur"],
         examples: &["me/drive/root", "drives/{id}/root", "users/{id}/drive/root"],
         patterns: &[
@@ -330,6 +343,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "event",
         service: Service::Outlook,
         max_lifetime_minutes: 10_080,
+        clouds: ALL_CLOUDS,
         doc_labels: &["événement", "événements", "events"],
         examples: &["me/events"],
         patterns: &[
@@ -345,6 +359,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "group",
         service: Service::Directory,
         max_lifetime_minutes: 41_760,
+        clouds: ALL_CLOUDS,
         doc_labels: &["groupe", "groupes", "groups"],
         examples: &["groups"],
         patterns: &[p("groups", "all groups"), p("groups/{id}", "one group")],
@@ -353,6 +368,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "groupConversation",
         service: Service::Groups,
         max_lifetime_minutes: 4_230,
+        clouds: ALL_CLOUDS,
         doc_labels: &["group conversation", "conversation de groupe"],
         examples: &["groups('{id}')/conversations"],
         patterns: &[p("groups/{id}/conversations", "conversations of one group")],
@@ -361,6 +377,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "list",
         service: Service::SharePoint,
         max_lifetime_minutes: 42_300,
+        clouds: ALL_CLOUDS,
         doc_labels: &["liste", "listes", "sharepoint list"],
         examples: &["sites/{site-id}/lists/{list-id}"],
         patterns: &[p("sites/{site-id}/lists/{list-id}", "one SharePoint list")],
@@ -369,6 +386,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "message",
         service: Service::Outlook,
         max_lifetime_minutes: 10_080,
+        clouds: ALL_CLOUDS,
         doc_labels: &["messages"],
         examples: &["me/messages", "me/mailFolders('inbox')/messages"],
         patterns: &[
@@ -383,6 +401,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "offerShiftRequest",
         service: Service::Teams,
         max_lifetime_minutes: 360,
+        clouds: ALL_CLOUDS,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/offerShiftRequests"],
         patterns: &[p(
@@ -394,6 +413,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "openShiftChangeRequest",
         service: Service::Teams,
         max_lifetime_minutes: 360,
+        clouds: ALL_CLOUDS,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/openShiftChangeRequests"],
         patterns: &[p(
@@ -405,6 +425,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "presence",
         service: Service::Teams,
         max_lifetime_minutes: 60,
+        clouds: ALL_CLOUDS,
         doc_labels: &["présence"],
         examples: &[
             "communications/presences/{id}",
@@ -422,6 +443,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "printer",
         service: Service::UniversalPrint,
         max_lifetime_minutes: 4_230,
+        clouds: ALL_CLOUDS,
         doc_labels: &["imprimante", "imprimantes"],
         examples: &["print/printers/{id}/jobs"],
         patterns: &[p("print/printers/{id}/jobs", "print jobs of one printer")],
@@ -430,6 +452,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "printTaskDefinition",
         service: Service::UniversalPrint,
         max_lifetime_minutes: 4_230,
+        clouds: ALL_CLOUDS,
         doc_labels: &[],
         examples: &["print/taskDefinitions/{id}/tasks"],
         patterns: &[p(
@@ -441,6 +464,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "securityAlert",
         service: Service::Security,
         max_lifetime_minutes: 43_200,
+        clouds: ALL_CLOUDS,
         doc_labels: &["security alert", "alerte de sécurité", "alert"],
         examples: &["security/alerts?$filter=status eq 'New'"],
         patterns: &[p(
@@ -452,6 +476,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "shift",
         service: Service::Teams,
         max_lifetime_minutes: 360,
+        clouds: ALL_CLOUDS,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/shifts"],
         patterns: &[p("teams/{id}/schedule/shifts", "shifts of one team")],
@@ -460,6 +485,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "swapShiftsChangeRequest",
         service: Service::Teams,
         max_lifetime_minutes: 360,
+        clouds: ALL_CLOUDS,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/swapShiftsChangeRequests"],
         patterns: &[p(
@@ -471,6 +497,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "team",
         service: Service::Teams,
         max_lifetime_minutes: 4_320,
+        clouds: ALL_CLOUDS,
         doc_labels: &["équipe", "équipes", "teams"],
         examples: &["teams", "teams/{id}"],
         patterns: &[
@@ -482,6 +509,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "timeOffRequest",
         service: Service::Teams,
         max_lifetime_minutes: 360,
+        clouds: ALL_CLOUDS,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/timeOffRequests"],
         patterns: &[p(
@@ -493,6 +521,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "todoTask",
         service: Service::ToDo,
         max_lifetime_minutes: 4_230,
+        clouds: GLOBAL_ONLY,
         doc_labels: &["tâche"],
         examples: &["me/todo/lists/{id}/tasks"],
         patterns: &[p(
@@ -504,6 +533,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "user",
         service: Service::Directory,
         max_lifetime_minutes: 41_760,
+        clouds: ALL_CLOUDS,
         doc_labels: &["utilisateur", "utilisateurs", "users"],
         examples: &["users", "users/{id}"],
         patterns: &[p("users", "all users"), p("users/{id}", "one user")],
@@ -512,6 +542,7 @@ pub static KINDS: &[KindSpec] = &[
         name: "virtualEventWebinar",
         service: Service::Teams,
         max_lifetime_minutes: 1_440,
+        clouds: ALL_CLOUDS,
         doc_labels: &["webinaire"],
         examples: &["solutions/virtualEvents/webinars/{id}"],
         patterns: &[

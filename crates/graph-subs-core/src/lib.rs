@@ -18,6 +18,7 @@
 //! - [`lifetime`]: maximum lifetimes, the 45-minute floor, and a renewal plan that spreads
 //!   due times; every function takes `now`.
 //! - [`payment_model`]: which Teams limited APIs accept `model=A` and `model=B`.
+//! - [`cloud`]: the four national clouds, their roots, and what each supports.
 //! - [`Operation`]: create, update, delete, list.
 //!
 //! # Example
@@ -38,6 +39,7 @@
 //! ```
 
 pub mod catalogue;
+pub mod cloud;
 pub mod lifetime;
 mod operation;
 pub mod payment_model;
