@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use crate::change_type::ChangeType;
 use crate::cloud::{ALL_CLOUDS, Cloud, GLOBAL_ONLY};
 use crate::resource::{PaymentModel, ResourcePath, Segment};
 
@@ -23,6 +24,11 @@ pub struct KindSpec {
     pub max_lifetime_minutes: u32,
     /// The national clouds where subscriptions on it exist.
     pub clouds: &'static [Cloud],
+    /// The change types a subscription on it may ask for.
+    pub change_types: &'static [ChangeType],
+    /// Whether it supports rich notifications (`includeResourceData`); those always need
+    /// an encryption certificate.
+    pub rich_notifications: bool,
     /// Other names the documentation pages give this kind in their permission tables,
     /// in any language, lowercase: `canal` for `channel`. The canonical name needs no entry.
     pub doc_labels: &'static [&'static str],
@@ -86,6 +92,9 @@ pub struct PatternSpec {
     /// For the Teams limited APIs, the payment models the resource accepts in its query
     /// string (`model=A`, `model=B`); empty for every other resource.
     pub payment_models: &'static [PaymentModel],
+    /// Whether `notifyOnUserSpecificProperties=true` is accepted: on one chat, or on the
+    /// chats of a user.
+    pub user_specific_properties: bool,
 }
 
 const fn p(path: &'static str, covers: &'static str) -> PatternSpec {
@@ -93,6 +102,15 @@ const fn p(path: &'static str, covers: &'static str) -> PatternSpec {
         path,
         covers,
         payment_models: &[],
+        user_specific_properties: false,
+    }
+}
+
+/// A chat pattern that accepts `notifyOnUserSpecificProperties`.
+const fn user_level(path: &'static str, covers: &'static str) -> PatternSpec {
+    PatternSpec {
+        user_specific_properties: true,
+        ..p(path, covers)
     }
 }
 
@@ -103,11 +121,20 @@ const fn limited(
     payment_models: &'static [PaymentModel],
 ) -> PatternSpec {
     PatternSpec {
-        path,
-        covers,
         payment_models,
+        ..p(path, covers)
     }
 }
+
+const ALL_CHANGE_TYPES: &[ChangeType] = &[
+    ChangeType::Created,
+    ChangeType::Updated,
+    ChangeType::Deleted,
+];
+const UPDATED_ONLY: &[ChangeType] = &[ChangeType::Updated];
+const UPDATED_DELETED: &[ChangeType] = &[ChangeType::Updated, ChangeType::Deleted];
+const CREATED_ONLY: &[ChangeType] = &[ChangeType::Created];
+const CREATED_UPDATED: &[ChangeType] = &[ChangeType::Created, ChangeType::Updated];
 
 const A_OR_B: &[PaymentModel] = &[PaymentModel::A, PaymentModel::B];
 const B_ONLY: &[PaymentModel] = &[PaymentModel::B];
@@ -119,6 +146,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Copilot,
         max_lifetime_minutes: 4_320,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: true,
         doc_labels: &["copilot ai interaction"],
         examples: &["copilot/interactionHistory/getAllEnterpriseInteractions"],
         patterns: &[
@@ -137,6 +166,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Teams,
         max_lifetime_minutes: 4_230,
         clouds: ALL_CLOUDS,
+        change_types: CREATED_ONLY,
+        rich_notifications: false,
         doc_labels: &[],
         examples: &["communications/callRecords"],
         patterns: &[p(
@@ -149,6 +180,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Teams,
         max_lifetime_minutes: 4_320,
         clouds: ALL_CLOUDS,
+        change_types: CREATED_ONLY,
+        rich_notifications: true,
         doc_labels: &["enregistrement d’appel"],
         examples: &["communications/onlineMeetings/getAllRecordings"],
         patterns: &[
@@ -171,6 +204,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Teams,
         max_lifetime_minutes: 4_320,
         clouds: ALL_CLOUDS,
+        change_types: CREATED_ONLY,
+        rich_notifications: true,
         doc_labels: &["transcription d’appel"],
         examples: &["communications/onlineMeetings/getAllTranscripts"],
         patterns: &[
@@ -193,6 +228,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Teams,
         max_lifetime_minutes: 4_320,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: true,
         doc_labels: &["canal", "canaux", "channels"],
         examples: &["teams/{id}/channels", "teams/getAllChannels"],
         patterns: &[
@@ -205,12 +242,14 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Teams,
         max_lifetime_minutes: 4_320,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: true,
         doc_labels: &["conversation", "conversations", "chats"],
         examples: &["chats", "chats/{id}", "users/{id}/chats"],
         patterns: &[
             p("chats", "all chats in the organization"),
-            p("chats/{id}", "one chat"),
-            p("users/{id}/chats", "chats a user is part of"),
+            user_level("chats/{id}", "one chat"),
+            user_level("users/{id}/chats", "chats a user is part of"),
             limited(
                 "appCatalogs/teamsApps/{id}/installedToChats",
                 "chats where a Teams app is installed",
@@ -223,6 +262,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Teams,
         max_lifetime_minutes: 4_320,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: true,
         doc_labels: &["message de conversation", "messages de conversation"],
         examples: &[
             "chats/{id}/messages",
@@ -265,6 +306,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Outlook,
         max_lifetime_minutes: 10_080,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: true,
         doc_labels: &["contacts"],
         examples: &["me/contacts"],
         patterns: &[
@@ -280,6 +323,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Teams,
         max_lifetime_minutes: 4_320,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: true,
         doc_labels: &["membre de conversation", "membres de conversation"],
         examples: &[
             "chats/{id}/members",
@@ -316,6 +361,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::OneDrive,
         max_lifetime_minutes: 42_300,
         clouds: ALL_CLOUDS,
+        change_types: UPDATED_ONLY,
+        rich_notifications: false,
         doc_labels: &["élément de lecteur"],
         examples: &["me/drive/root", "drives/{id}/root", "users/{id}/drive/root"],
         patterns: &[
@@ -344,6 +391,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Outlook,
         max_lifetime_minutes: 10_080,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: true,
         doc_labels: &["événement", "événements", "events"],
         examples: &["me/events"],
         patterns: &[
@@ -360,6 +409,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Directory,
         max_lifetime_minutes: 41_760,
         clouds: ALL_CLOUDS,
+        change_types: UPDATED_DELETED,
+        rich_notifications: false,
         doc_labels: &["groupe", "groupes", "groups"],
         examples: &["groups"],
         patterns: &[p("groups", "all groups"), p("groups/{id}", "one group")],
@@ -369,6 +420,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Groups,
         max_lifetime_minutes: 4_230,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: false,
         doc_labels: &["group conversation", "conversation de groupe"],
         examples: &["groups('{id}')/conversations"],
         patterns: &[p("groups/{id}/conversations", "conversations of one group")],
@@ -378,6 +431,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::SharePoint,
         max_lifetime_minutes: 42_300,
         clouds: ALL_CLOUDS,
+        change_types: UPDATED_ONLY,
+        rich_notifications: false,
         doc_labels: &["liste", "listes", "sharepoint list"],
         examples: &["sites/{site-id}/lists/{list-id}"],
         patterns: &[p("sites/{site-id}/lists/{list-id}", "one SharePoint list")],
@@ -387,6 +442,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Outlook,
         max_lifetime_minutes: 10_080,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: true,
         doc_labels: &["messages"],
         examples: &["me/messages", "me/mailFolders('inbox')/messages"],
         patterns: &[
@@ -402,6 +459,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Teams,
         max_lifetime_minutes: 360,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: false,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/offerShiftRequests"],
         patterns: &[p(
@@ -414,6 +473,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Teams,
         max_lifetime_minutes: 360,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: false,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/openShiftChangeRequests"],
         patterns: &[p(
@@ -426,6 +487,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Teams,
         max_lifetime_minutes: 60,
         clouds: ALL_CLOUDS,
+        change_types: UPDATED_ONLY,
+        rich_notifications: true,
         doc_labels: &["présence"],
         examples: &[
             "communications/presences/{id}",
@@ -444,6 +507,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::UniversalPrint,
         max_lifetime_minutes: 4_230,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: false,
         doc_labels: &["imprimante", "imprimantes"],
         examples: &["print/printers/{id}/jobs"],
         patterns: &[p("print/printers/{id}/jobs", "print jobs of one printer")],
@@ -453,6 +518,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::UniversalPrint,
         max_lifetime_minutes: 4_230,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: false,
         doc_labels: &[],
         examples: &["print/taskDefinitions/{id}/tasks"],
         patterns: &[p(
@@ -465,6 +532,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Security,
         max_lifetime_minutes: 43_200,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: false,
         doc_labels: &["security alert", "alerte de sécurité", "alert"],
         examples: &["security/alerts?$filter=status eq 'New'"],
         patterns: &[p(
@@ -477,6 +546,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Teams,
         max_lifetime_minutes: 360,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: false,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/shifts"],
         patterns: &[p("teams/{id}/schedule/shifts", "shifts of one team")],
@@ -486,6 +557,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Teams,
         max_lifetime_minutes: 360,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: false,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/swapShiftsChangeRequests"],
         patterns: &[p(
@@ -498,6 +571,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Teams,
         max_lifetime_minutes: 4_320,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: true,
         doc_labels: &["équipe", "équipes", "teams"],
         examples: &["teams", "teams/{id}"],
         patterns: &[
@@ -510,6 +585,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Teams,
         max_lifetime_minutes: 360,
         clouds: ALL_CLOUDS,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: false,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/timeOffRequests"],
         patterns: &[p(
@@ -522,6 +599,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::ToDo,
         max_lifetime_minutes: 4_230,
         clouds: GLOBAL_ONLY,
+        change_types: ALL_CHANGE_TYPES,
+        rich_notifications: false,
         doc_labels: &["tâche"],
         examples: &["me/todo/lists/{id}/tasks"],
         patterns: &[p(
@@ -534,6 +613,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Directory,
         max_lifetime_minutes: 41_760,
         clouds: ALL_CLOUDS,
+        change_types: UPDATED_DELETED,
+        rich_notifications: false,
         doc_labels: &["utilisateur", "utilisateurs", "users"],
         examples: &["users", "users/{id}"],
         patterns: &[p("users", "all users"), p("users/{id}", "one user")],
@@ -543,6 +624,8 @@ pub static KINDS: &[KindSpec] = &[
         service: Service::Teams,
         max_lifetime_minutes: 1_440,
         clouds: ALL_CLOUDS,
+        change_types: CREATED_UPDATED,
+        rich_notifications: false,
         doc_labels: &["webinaire"],
         examples: &["solutions/virtualEvents/webinars/{id}"],
         patterns: &[
@@ -663,6 +746,11 @@ impl Pattern {
     /// What a subscription on it covers.
     pub fn covers(self) -> &'static str {
         self.spec.covers
+    }
+
+    /// Whether it accepts `notifyOnUserSpecificProperties=true`.
+    pub fn accepts_user_specific_properties(self) -> bool {
+        self.spec.user_specific_properties
     }
 
     /// The payment models it accepts; empty when it is not a Teams limited API.

@@ -39,6 +39,7 @@
 //! ```
 
 pub mod catalogue;
+pub mod change_type;
 pub mod cloud;
 pub mod lifetime;
 mod operation;
