@@ -19,6 +19,7 @@
 //!   due times; every function takes `now`.
 //! - [`payment_model`]: which Teams limited APIs accept `model=A` and `model=B`.
 //! - [`cloud`]: the four national clouds, their roots, and what each supports.
+//! - [`validate`]: every rule a create or update body must follow, as diagnostics.
 //! - [`Operation`]: create, update, delete, list.
 //!
 //! # Example
@@ -46,5 +47,6 @@ mod operation;
 pub mod payment_model;
 pub mod permissions;
 pub mod resource;
+pub mod validate;
 
 pub use operation::{Operation, UnknownOperation};
