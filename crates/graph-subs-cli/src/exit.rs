@@ -7,10 +7,11 @@ use std::process::ExitCode;
 pub enum Exit {
     /// 0: the command did what was asked.
     Success,
-    /// 1: the command ran and the answer is no: nothing is documented for the resource.
+    /// 1: the command ran and the answer is no: the request has errors, or nothing is
+    /// documented for the resource.
     No,
     /// 2: the command could not run on its input: a bad flag, a malformed path, an
-    /// unknown resource.
+    /// unknown resource, an unreadable file, invalid JSON.
     Usage,
 }
 

@@ -18,6 +18,7 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
+mod check;
 mod exit;
 mod permissions;
 mod report;
@@ -46,6 +47,8 @@ struct Cli {
 enum Command {
     /// Which permission a subscription operation needs on a resource.
     Permissions(permissions::Args),
+    /// Check a subscription request body (create or update) before sending it.
+    Check(check::Args),
 }
 
 /// Runs the command line `args` (the first item is the program name), writing results
@@ -73,6 +76,8 @@ where
     };
     let result = match cli.command {
         Command::Permissions(args) => permissions::run(&args, out),
+        // The one place the command reads the clock; the core takes `now` as an argument.
+        Command::Check(args) => check::run(&args, out, chrono::Utc::now()),
     };
     match result {
         Ok(exit) => exit,

@@ -52,7 +52,7 @@ impl From<OpArg> for Operation {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum AuthArg {
+pub(crate) enum AuthArg {
     DelegatedWork,
     DelegatedPersonal,
     Application,

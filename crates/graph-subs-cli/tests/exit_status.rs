@@ -57,3 +57,46 @@ fn help_and_version_go_to_stdout_with_0() {
             .starts_with("graph-subs ")
     );
 }
+
+#[test]
+fn check_reads_standard_input() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_graph-subs"))
+        .args([
+            "check",
+            "-",
+            "--op",
+            "update",
+            "--resource",
+            "me/messages",
+            "--now",
+            "2026-11-22T09:00:00Z",
+            "--json",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"expirationDateTime": "2026-11-22T12:00:00Z"}"#)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], true);
+}
+
+#[test]
+fn check_exits_1_on_errors() {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/create-chat-messages.json"
+    );
+    let out = graph_subs(&["check", example, "--now", "2016-11-18T18:23:45Z"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("error[lifecycle-url-required]"));
+}

@@ -544,6 +544,11 @@ fn resource(text: &str, field: &str, out: &mut Diagnostics) -> Option<Resource> 
     }
 }
 
+/// A time as people and Graph write it: `2026-11-22T09:00:00Z`.
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 fn parse_expiration(text: &str, out: &mut Diagnostics) -> Option<DateTime<Utc>> {
     match DateTime::parse_from_rfc3339(text) {
         Ok(t) => Some(t.with_timezone(&Utc)),
@@ -572,7 +577,11 @@ fn check_expiration(
             out.error(
                 "expiration-not-in-future",
                 field,
-                format!("{expiration} is not in the future (now is {})", ctx.now),
+                format!(
+                    "{} is not in the future (now is {})",
+                    time(expiration),
+                    time(ctx.now)
+                ),
                 None,
             );
         }
@@ -584,10 +593,18 @@ fn check_expiration(
         ExpirationVerdict::NotInFuture => out.error(
             "expiration-not-in-future",
             field,
-            format!("{expiration} is not in the future (now is {})", ctx.now),
+            format!(
+                "{} is not in the future (now is {})",
+                time(expiration),
+                time(ctx.now)
+            ),
             Some(format!(
                 "use a time up to {}",
-                lifetime::latest_expiration(kind, include_resource_data, ctx.now)
+                time(lifetime::latest_expiration(
+                    kind,
+                    include_resource_data,
+                    ctx.now
+                ))
             )),
         ),
         ExpirationVerdict::BeyondMaximum { latest } => {
@@ -600,14 +617,18 @@ fn check_expiration(
             out.error(
                 "expiration-beyond-maximum",
                 field,
-                format!("{expiration} is beyond the maximum lifetime of {kind} subscriptions{why}: {minutes} minutes"),
-                Some(format!("use {latest} or earlier, and renew before it")),
+                format!("{} is beyond the maximum lifetime of {kind} subscriptions{why}: {minutes} minutes", time(expiration)),
+                Some(format!("use {} or earlier, and renew before it", time(latest))),
             );
         }
         ExpirationVerdict::RaisedToMinimum { effective } => out.warning(
             "expiration-raised",
             field,
-            format!("{expiration} is less than 45 minutes away; Graph raises it to {effective}"),
+            format!(
+                "{} is less than 45 minutes away; Graph raises it to {}",
+                time(expiration),
+                time(effective)
+            ),
             None,
         ),
     }
