@@ -70,9 +70,21 @@ fn readme_console_examples_are_real_output() {
     for (command, expected) in examples {
         let words = shell_words(&command);
         assert_eq!(words[0], "graph-subs", "{command}");
-        let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+        // Paths in the README are relative to the workspace root; tests run elsewhere.
+        let root = format!("{}/", workspace_root().display());
+        let args: Vec<String> = words[1..]
+            .iter()
+            .map(|w| {
+                if w.starts_with("examples/") {
+                    format!("{root}{w}")
+                } else {
+                    w.clone()
+                }
+            })
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let run = graph_subs(&args);
-        let got = format!("{}{}", run.stdout, run.stderr);
+        let got = format!("{}{}", run.stdout, run.stderr).replace(&root, "");
         assert_eq!(got, expected, "README example `{command}` is out of date");
     }
 }

@@ -103,3 +103,21 @@ fn permissions_outputs() {
         &["permissions", "teams/getAllMembers"],
     );
 }
+
+#[test]
+fn explain_outputs() {
+    let now = "2026-11-22T09:00:00Z";
+    transcript(
+        "explain_chat_messages",
+        &["explain", "chats/getAllMessages?model=A", "--now", now],
+    );
+    transcript(
+        "explain_presence",
+        &["explain", "communications/presences/{id}", "--now", now],
+    );
+    transcript(
+        "explain_drive_json",
+        &["explain", "me/drive/root", "--now", now, "--json"],
+    );
+    transcript("explain_unknown", &["explain", "me/notes"]);
+}

@@ -68,7 +68,7 @@ impl From<CloudArg> for Cloud {
     }
 }
 
-fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{e}: write an RFC 3339 time such as 2026-11-22T09:00:00Z"))

@@ -20,6 +20,7 @@
 
 mod check;
 mod exit;
+mod explain;
 mod permissions;
 mod report;
 
@@ -49,6 +50,9 @@ enum Command {
     Permissions(permissions::Args),
     /// Check a subscription request body (create or update) before sending it.
     Check(check::Args),
+    /// Everything known about a resource: permissions, lifetime, change types, rich
+    /// notifications, payment models, clouds, quotas.
+    Explain(explain::Args),
 }
 
 /// Runs the command line `args` (the first item is the program name), writing results
@@ -78,6 +82,7 @@ where
         Command::Permissions(args) => permissions::run(&args, out),
         // The one place the command reads the clock; the core takes `now` as an argument.
         Command::Check(args) => check::run(&args, out, chrono::Utc::now()),
+        Command::Explain(args) => explain::run(&args, out, chrono::Utc::now()),
     };
     match result {
         Ok(exit) => exit,

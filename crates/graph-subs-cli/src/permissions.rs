@@ -155,7 +155,7 @@ fn json_cell(cell: Cell) -> JsonCell {
 /// Each column is left out when `--auth` picks another; `null` means not supported.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct JsonCells {
+pub(crate) struct JsonCells {
     #[serde(skip_serializing_if = "Option::is_none")]
     delegated_work: Option<JsonCell>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -180,13 +180,22 @@ struct JsonAnswer<'a> {
     notes: &'a [String],
 }
 
+/// The cells of the permission types asked for.
+pub(crate) fn json_cells(requirement: &Requirement, types: &[PermissionType]) -> JsonCells {
+    let column = |t: PermissionType| types.contains(&t).then(|| json_cell(requirement.cell(t)));
+    JsonCells {
+        delegated_work: column(PermissionType::DelegatedWork),
+        delegated_personal: column(PermissionType::DelegatedPersonal),
+        application: column(PermissionType::Application),
+    }
+}
+
 fn write_json(
     out: &mut dyn Write,
     resource: &Resource,
     requirement: &Requirement,
     types: &[PermissionType],
 ) -> Result<(), Report> {
-    let column = |t: PermissionType| types.contains(&t).then(|| json_cell(requirement.cell(t)));
     let answer = JsonAnswer {
         resource: resource.canonical_path().to_string(),
         kind: resource.kind().name(),
@@ -195,11 +204,7 @@ fn write_json(
         documented: requirement.documented,
         closest_operation: (!requirement.documented)
             .then_some(requirement.source_operation.as_str()),
-        permissions: JsonCells {
-            delegated_work: column(PermissionType::DelegatedWork),
-            delegated_personal: column(PermissionType::DelegatedPersonal),
-            application: column(PermissionType::Application),
-        },
+        permissions: json_cells(requirement, types),
         notes: &notes(resource, requirement),
     };
     serde_json::to_writer_pretty(&mut *out, &answer).map_err(std::io::Error::from)?;
@@ -236,7 +241,7 @@ fn notes(resource: &Resource, requirement: &Requirement) -> Vec<String> {
     notes
 }
 
-fn show_cell(cell: Cell) -> String {
+pub(crate) fn show_cell(cell: Cell) -> String {
     match cell {
         None => "not supported".to_owned(),
         Some(permissions) => permissions

@@ -29,6 +29,8 @@ pub struct KindSpec {
     /// Whether it supports rich notifications (`includeResourceData`); those always need
     /// an encryption certificate.
     pub rich_notifications: bool,
+    /// The documented limit on subscriptions, when there is one.
+    pub quota: Option<&'static str>,
     /// Other names the documentation pages give this kind in their permission tables,
     /// in any language, lowercase: `canal` for `channel`. The canonical name needs no entry.
     pub doc_labels: &'static [&'static str],
@@ -148,6 +150,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
+        quota: None,
         doc_labels: &["copilot ai interaction"],
         examples: &["copilot/interactionHistory/getAllEnterpriseInteractions"],
         patterns: &[
@@ -168,6 +171,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: CREATED_ONLY,
         rich_notifications: false,
+        quota: Some("100 subscriptions per organization"),
         doc_labels: &[],
         examples: &["communications/callRecords"],
         patterns: &[p(
@@ -182,6 +186,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: CREATED_ONLY,
         rich_notifications: true,
+        quota: Some("10,000 subscriptions per organization (Teams resources together)"),
         doc_labels: &["enregistrement d’appel"],
         examples: &["communications/onlineMeetings/getAllRecordings"],
         patterns: &[
@@ -206,6 +211,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: CREATED_ONLY,
         rich_notifications: true,
+        quota: Some("10,000 subscriptions per organization (Teams resources together)"),
         doc_labels: &["transcription d’appel"],
         examples: &["communications/onlineMeetings/getAllTranscripts"],
         patterns: &[
@@ -230,6 +236,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
+        quota: Some("10,000 subscriptions per organization (Teams resources together)"),
         doc_labels: &["canal", "canaux", "channels"],
         examples: &["teams/{id}/channels", "teams/getAllChannels"],
         patterns: &[
@@ -244,6 +251,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
+        quota: Some("10,000 subscriptions per organization (Teams resources together)"),
         doc_labels: &["conversation", "conversations", "chats"],
         examples: &["chats", "chats/{id}", "users/{id}/chats"],
         patterns: &[
@@ -264,6 +272,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
+        quota: Some("10,000 subscriptions per organization (Teams resources together)"),
         doc_labels: &["message de conversation", "messages de conversation"],
         examples: &[
             "chats/{id}/messages",
@@ -308,6 +317,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
+        quota: Some("1,000 subscriptions per mailbox (all Outlook resources together)"),
         doc_labels: &["contacts"],
         examples: &["me/contacts"],
         patterns: &[
@@ -325,6 +335,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
+        quota: Some("10,000 subscriptions per organization (Teams resources together)"),
         doc_labels: &["membre de conversation", "membres de conversation"],
         examples: &[
             "chats/{id}/members",
@@ -363,6 +374,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: UPDATED_ONLY,
         rich_notifications: false,
+        quota: None,
         doc_labels: &["élément de lecteur"],
         examples: &["me/drive/root", "drives/{id}/root", "users/{id}/drive/root"],
         patterns: &[
@@ -393,6 +405,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
+        quota: Some("1,000 subscriptions per mailbox (all Outlook resources together)"),
         doc_labels: &["événement", "événements", "events"],
         examples: &["me/events"],
         patterns: &[
@@ -411,6 +424,9 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: UPDATED_DELETED,
         rich_notifications: false,
+        quota: Some(
+            "50,000 subscriptions per app; 1,000 per tenant across apps; 100 per app and tenant (users and groups together)",
+        ),
         doc_labels: &["groupe", "groupes", "groups"],
         examples: &["groups"],
         patterns: &[p("groups", "all groups"), p("groups/{id}", "one group")],
@@ -422,6 +438,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
+        quota: None,
         doc_labels: &["group conversation", "conversation de groupe"],
         examples: &["groups('{id}')/conversations"],
         patterns: &[p("groups/{id}/conversations", "conversations of one group")],
@@ -433,6 +450,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: UPDATED_ONLY,
         rich_notifications: false,
+        quota: None,
         doc_labels: &["liste", "listes", "sharepoint list"],
         examples: &["sites/{site-id}/lists/{list-id}"],
         patterns: &[p("sites/{site-id}/lists/{list-id}", "one SharePoint list")],
@@ -444,6 +462,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
+        quota: Some("1,000 subscriptions per mailbox (all Outlook resources together)"),
         doc_labels: &["messages"],
         examples: &["me/messages", "me/mailFolders('inbox')/messages"],
         patterns: &[
@@ -461,6 +480,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
+        quota: None,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/offerShiftRequests"],
         patterns: &[p(
@@ -475,6 +495,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
+        quota: None,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/openShiftChangeRequests"],
         patterns: &[p(
@@ -489,6 +510,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: UPDATED_ONLY,
         rich_notifications: true,
+        quota: Some("650 users per subscription (in the `$filter`)"),
         doc_labels: &["présence"],
         examples: &[
             "communications/presences/{id}",
@@ -509,6 +531,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
+        quota: None,
         doc_labels: &["imprimante", "imprimantes"],
         examples: &["print/printers/{id}/jobs"],
         patterns: &[p("print/printers/{id}/jobs", "print jobs of one printer")],
@@ -520,6 +543,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
+        quota: None,
         doc_labels: &[],
         examples: &["print/taskDefinitions/{id}/tasks"],
         patterns: &[p(
@@ -534,6 +558,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
+        quota: None,
         doc_labels: &["security alert", "alerte de sécurité", "alert"],
         examples: &["security/alerts?$filter=status eq 'New'"],
         patterns: &[p(
@@ -548,6 +573,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
+        quota: None,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/shifts"],
         patterns: &[p("teams/{id}/schedule/shifts", "shifts of one team")],
@@ -559,6 +585,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
+        quota: None,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/swapShiftsChangeRequests"],
         patterns: &[p(
@@ -573,6 +600,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
+        quota: Some("10,000 subscriptions per organization (Teams resources together)"),
         doc_labels: &["équipe", "équipes", "teams"],
         examples: &["teams", "teams/{id}"],
         patterns: &[
@@ -587,6 +615,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
+        quota: None,
         doc_labels: &[],
         examples: &["teams/{id}/schedule/timeOffRequests"],
         patterns: &[p(
@@ -601,6 +630,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: GLOBAL_ONLY,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
+        quota: None,
         doc_labels: &["tâche"],
         examples: &["me/todo/lists/{id}/tasks"],
         patterns: &[p(
@@ -615,6 +645,9 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: UPDATED_DELETED,
         rich_notifications: false,
+        quota: Some(
+            "50,000 subscriptions per app; 1,000 per tenant across apps; 100 per app and tenant (users and groups together)",
+        ),
         doc_labels: &["utilisateur", "utilisateurs", "users"],
         examples: &["users", "users/{id}"],
         patterns: &[p("users", "all users"), p("users/{id}", "one user")],
@@ -626,6 +659,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: CREATED_UPDATED,
         rich_notifications: false,
+        quota: None,
         doc_labels: &["webinaire"],
         examples: &["solutions/virtualEvents/webinars/{id}"],
         patterns: &[
