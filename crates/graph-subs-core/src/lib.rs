@@ -20,6 +20,7 @@
 //! - [`payment_model`]: which Teams limited APIs accept `model=A` and `model=B`.
 //! - [`cloud`]: the four national clouds, their roots, and what each supports.
 //! - [`validate`]: every rule a create or update body must follow, as diagnostics.
+//! - [`visibility`]: which subscriptions List returns to a caller, and never `clientState`.
 //! - [`Operation`]: create, update, delete, list.
 //!
 //! # Example
@@ -48,5 +49,6 @@ pub mod payment_model;
 pub mod permissions;
 pub mod resource;
 pub mod validate;
+pub mod visibility;
 
 pub use operation::{Operation, UnknownOperation};
