@@ -561,3 +561,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_unknown_subscription_resource_is_bad_usage() {
+    let run = check_body(
+        &json!({"expirationDateTime": at(60)}),
+        &["--op", "update", "--resource", "me/notes"],
+    );
+    assert_eq!(run.exit, Exit::Usage);
+    assert!(run.stdout.is_empty());
+    assert!(
+        run.stderr.contains("closest known resources"),
+        "{}",
+        run.stderr
+    );
+}

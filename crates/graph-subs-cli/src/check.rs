@@ -152,6 +152,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, now: DateTime<Utc>) -> Resul
         )
         .hint("with `--op create`, the resource is the body's `resource` property"));
     }
+    if let Some(resource) = &args.resource {
+        // A bad `--resource` is bad usage, not a problem of the request body.
+        crate::permissions::resolve(resource)?;
+    }
     let context = Context {
         now: args.now.unwrap_or(now),
         permission_type: args.auth.map(Into::into),

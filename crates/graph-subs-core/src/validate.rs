@@ -509,13 +509,14 @@ fn check_not_updatable(name: &str, out: &mut Diagnostics) {
 }
 
 /// Parses and resolves the resource, reporting why it cannot be.
-fn resource(text: &str, field: &str, out: &mut Diagnostics) -> Option<Resource> {
+/// `field` is `None` for the context's resource (not a property of the body).
+fn resource(text: &str, field: Option<&str>, out: &mut Diagnostics) -> Option<Resource> {
     let path = match ResourcePath::parse(text) {
         Ok(path) => path,
         Err(e) => {
             out.error(
                 "invalid-resource",
-                Some(field),
+                field,
                 format!("`{text}` is not a resource path: {e}"),
                 e.hint(),
             );
@@ -532,7 +533,7 @@ fn resource(text: &str, field: &str, out: &mut Diagnostics) -> Option<Resource> 
                 .collect();
             out.error(
                 "unknown-resource",
-                Some(field),
+                field,
                 e.to_string(),
                 Some(format!(
                     "the closest known resources are {}",
@@ -707,7 +708,7 @@ fn check_create(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
     }
     let resource = body
         .string(p::RESOURCE)
-        .and_then(|r| resource(r, p::RESOURCE, out));
+        .and_then(|r| resource(r, Some(p::RESOURCE), out));
     let include_resource_data = body.boolean(p::INCLUDE_RESOURCE_DATA).unwrap_or(false);
 
     if let Some(text) = body.string(p::CHANGE_TYPE) {
@@ -1102,7 +1103,7 @@ fn check_update(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
     let existing = ctx
         .subscription_resource
         .as_deref()
-        .and_then(|r| resource(r, "--resource", out));
+        .and_then(|r| resource(r, None, out));
     if let (Some(before), Some(text)) = (&existing, body.string(p::RESOURCE))
         && let Ok(path) = ResourcePath::parse(text)
         && let Ok(after) = catalogue::resolve(&path)
