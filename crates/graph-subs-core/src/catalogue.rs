@@ -97,6 +97,9 @@ pub struct PatternSpec {
     /// Whether `notifyOnUserSpecificProperties=true` is accepted: on one chat, or on the
     /// chats of a user.
     pub user_specific_properties: bool,
+    /// Whether only a personal OneDrive accepts it: OneDrive for Business subscribes to
+    /// the root folder only, so a subfolder pattern is personal-only.
+    pub personal_onedrive_only: bool,
 }
 
 const fn p(path: &'static str, covers: &'static str) -> PatternSpec {
@@ -105,6 +108,15 @@ const fn p(path: &'static str, covers: &'static str) -> PatternSpec {
         covers,
         payment_models: &[],
         user_specific_properties: false,
+        personal_onedrive_only: false,
+    }
+}
+
+/// A OneDrive subfolder: OneDrive for Business accepts only the root folder.
+const fn personal_onedrive_only(path: &'static str, covers: &'static str) -> PatternSpec {
+    PatternSpec {
+        personal_onedrive_only: true,
+        ..p(path, covers)
     }
 }
 
@@ -391,11 +403,11 @@ pub static KINDS: &[KindSpec] = &[
                 "groups/{id}/drive/root",
                 "the root folder of a group's drive",
             ),
-            p(
+            personal_onedrive_only(
                 "users/{id}/drive/items/{id}",
                 "one folder of a user's OneDrive",
             ),
-            p("drives/{id}/items/{id}", "one folder of a drive"),
+            personal_onedrive_only("drives/{id}/items/{id}", "one folder of a drive"),
         ],
     },
     KindSpec {
@@ -780,6 +792,11 @@ impl Pattern {
     /// What a subscription on it covers.
     pub fn covers(self) -> &'static str {
         self.spec.covers
+    }
+
+    /// Whether only a personal OneDrive accepts subscriptions on it.
+    pub fn personal_onedrive_only(self) -> bool {
+        self.spec.personal_onedrive_only
     }
 
     /// Whether it accepts `notifyOnUserSpecificProperties=true`.

@@ -979,11 +979,7 @@ fn check_permission_type(
 }
 
 fn check_drive(r: &Resource, ctx: &Context, out: &mut Diagnostics) {
-    if r.kind().name() != "driveItem" {
-        return;
-    }
-    let root = r.pattern().path().ends_with("/root");
-    if !root {
+    if r.pattern().personal_onedrive_only() {
         let message = "OneDrive for Business subscriptions can only watch the root folder";
         let hint = Some(
             "subscribe to the drive's `root`, or use a personal OneDrive, where any folder works"
