@@ -610,8 +610,10 @@ fn check_expiration(
         ),
         ExpirationVerdict::BeyondMaximum { latest } => {
             let minutes = lifetime::max_lifetime(kind, include_resource_data).num_minutes();
-            let why = if include_resource_data && kind.spec().service == Service::Outlook {
-                " (Outlook subscriptions that include resource data)"
+            let why = if include_resource_data
+                && lifetime::max_lifetime(kind, true) < lifetime::max_lifetime(kind, false)
+            {
+                " that include resource data"
             } else {
                 ""
             };
@@ -1128,17 +1130,20 @@ fn check_update(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
                 "without the subscription's resource, the expiration is not checked against its maximum lifetime",
                 Some("give the resource of the subscription being updated (`--resource`)".into()),
             ),
-            Some(r) if r.kind().spec().service == Service::Outlook => {
-                if expiration - ctx.now > lifetime::OUTLOOK_RICH_MAXIMUM {
+            Some(r) => {
+                // Whether the subscription includes resource data is not known here; warn
+                // when that would make the expiration too far.
+                let rich = lifetime::max_lifetime(r.kind(), true);
+                if rich < lifetime::max_lifetime(r.kind(), false) && expiration - ctx.now > rich {
+                    let minutes = rich.num_minutes();
                     out.warning(
                         "expiration-beyond-rich-maximum",
                         Some(p::EXPIRATION),
-                        format!("beyond 1,440 minutes: too far if this {} subscription includes resource data", r.kind()),
-                        Some("Outlook subscriptions with resource data live at most 1,440 minutes".into()),
+                        format!("beyond {minutes} minutes: too far if this {} subscription includes resource data", r.kind()),
+                        Some(format!("{} subscriptions with resource data live at most {minutes} minutes", r.kind())),
                     );
                 }
             }
-            Some(_) => {}
         }
     }
     if let Some(r) = &existing {
