@@ -2,11 +2,11 @@
 
 use std::io::Write;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use graph_subs_core::Operation;
 use graph_subs_core::catalogue::{Resource, Service};
 use graph_subs_core::cloud::ALL_CLOUDS;
-use graph_subs_core::lifetime::{self, TEAMS_LIFECYCLE_THRESHOLD};
+use graph_subs_core::lifetime::{self, TEAMS_LIFECYCLE_THRESHOLD, rfc3339 as time};
 use graph_subs_core::payment_model::METERING_NOTE;
 use graph_subs_core::permissions::{self, PermissionType};
 use serde::Serialize;
@@ -91,10 +91,6 @@ struct JsonExplanation {
     payment_models: JsonModels,
     clouds: Vec<&'static str>,
     quota: Option<&'static str>,
-}
-
-fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 fn explanation(resource: &Resource, now: DateTime<Utc>) -> JsonExplanation {

@@ -25,6 +25,11 @@ pub const OUTLOOK_RICH_MAXIMUM: Duration = Duration::minutes(1_440);
 /// `lifecycleNotificationUrl`.
 pub const TEAMS_LIFECYCLE_THRESHOLD: Duration = Duration::minutes(60);
 
+/// A time as Graph and people write it: `2026-11-22T09:00:00Z`.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// The longest a subscription on `kind` may last.
 pub fn max_lifetime(kind: ResourceKind, include_resource_data: bool) -> Duration {
     let documented = Duration::minutes(i64::from(kind.spec().max_lifetime_minutes));

@@ -15,7 +15,7 @@ use crate::Operation;
 use crate::catalogue::{self, Resource, Service, Subject};
 use crate::change_type::ChangeTypes;
 use crate::cloud::Cloud;
-use crate::lifetime::{self, ExpirationVerdict};
+use crate::lifetime::{self, ExpirationVerdict, rfc3339 as time};
 use crate::payment_model::{self, METERING_NOTE, ModelVerdict};
 use crate::permissions::{self, PermissionType};
 use crate::resource::{ResourcePath, Segment};
@@ -543,11 +543,6 @@ fn resource(text: &str, field: Option<&str>, out: &mut Diagnostics) -> Option<Re
             None
         }
     }
-}
-
-/// A time as people and Graph write it: `2026-11-22T09:00:00Z`.
-fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn parse_expiration(text: &str, out: &mut Diagnostics) -> Option<DateTime<Utc>> {
