@@ -259,3 +259,68 @@ fn parse_permissions_json_is_the_documented_shape() {
     let rows = parse_page(&text).unwrap();
     insta::assert_snapshot!("list_fr_rows", xtask::page::rows_json(&rows));
 }
+
+/// `cargo xtask codegen` must be able to repair the table it writes: the xtask does not
+/// link graph-subs-core (which compiles that table), only the catalogue crate.
+#[test]
+fn the_xtask_does_not_link_the_crate_it_generates() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal,build",
+            "--prefix",
+            "none",
+        ])
+        .args(["--format", "{p}", "-p", "xtask"])
+        .current_dir(workspace_root())
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tree = String::from_utf8(output.stdout).unwrap();
+    let names: Vec<&str> = tree
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(names.contains(&"graph-subs-catalogue"), "{tree}");
+    assert!(
+        !names.contains(&"graph-subs-core"),
+        "the xtask links the core:\n{tree}"
+    );
+}
+
+#[test]
+fn codegen_regenerates_a_missing_empty_or_corrupt_table() {
+    let committed = fs::read_to_string(workspace_root().join(codegen::TABLE)).unwrap();
+    let breakages: [(&str, Option<&str>); 3] = [
+        ("missing", None),
+        ("empty", Some("")),
+        (
+            "corrupt",
+            Some("pub(super) static ROWS: &[Row] = &[ Row { operation: Oper"),
+        ),
+    ];
+    for (what, content) in breakages {
+        let (dir, _) = scratch();
+        let table = dir.path().join(codegen::TABLE);
+        match content {
+            None => fs::remove_file(&table).unwrap(),
+            Some(text) => fs::write(&table, text).unwrap(),
+        }
+        let (_, outcome) = codegen::run(dir.path(), Mode::Check).unwrap();
+        assert_eq!(outcome, Outcome::Stale, "{what}: --check reports it");
+        let (_, outcome) = codegen::run(dir.path(), Mode::Write).unwrap();
+        assert_eq!(outcome, Outcome::Written, "{what}");
+        assert_eq!(
+            fs::read_to_string(&table).unwrap(),
+            committed,
+            "{what}: regenerated"
+        );
+    }
+}

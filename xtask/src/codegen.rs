@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
-use graph_subs_core::permissions::AccountScope;
+use graph_subs_catalogue::permission::AccountScope;
 
 use crate::corpus::{self, Disagreement, MergedRow, PageFile};
 use crate::errata::{self, Applied};
@@ -172,10 +172,10 @@ pub fn render(rows: &[MergedRow]) -> String {
     );
     for row in rows {
         let operation = match row.operation {
-            graph_subs_core::Operation::Create => "Create",
-            graph_subs_core::Operation::Update => "Update",
-            graph_subs_core::Operation::Delete => "Delete",
-            graph_subs_core::Operation::List => "List",
+            graph_subs_catalogue::Operation::Create => "Create",
+            graph_subs_catalogue::Operation::Update => "Update",
+            graph_subs_catalogue::Operation::Delete => "Delete",
+            graph_subs_catalogue::Operation::List => "List",
         };
         let scope = match row.key.scope {
             AccountScope::Any => "Any",

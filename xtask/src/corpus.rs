@@ -6,10 +6,10 @@ use std::fmt;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use graph_subs_core::Operation;
-use graph_subs_core::catalogue::{ResourceKind, resolve};
-use graph_subs_core::permissions::AccountScope;
-use graph_subs_core::resource::ResourcePath;
+use graph_subs_catalogue::Operation;
+use graph_subs_catalogue::catalogue::{ResourceKind, resolve};
+use graph_subs_catalogue::permission::AccountScope;
+use graph_subs_catalogue::resource::ResourcePath;
 
 use crate::page::{Cell, PageRow, parse_page};
 

@@ -40,15 +40,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod catalogue;
-pub mod change_type;
-pub mod cloud;
+pub use graph_subs_catalogue::{Operation, UnknownOperation};
+pub use graph_subs_catalogue::{catalogue, change_type, cloud, resource};
+
 pub mod lifetime;
-mod operation;
 pub mod payment_model;
 pub mod permissions;
-pub mod resource;
 pub mod validate;
 pub mod visibility;
-
-pub use operation::{Operation, UnknownOperation};

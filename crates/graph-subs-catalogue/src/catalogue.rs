@@ -19,7 +19,7 @@ pub struct KindSpec {
     /// The Microsoft 365 service behind it: several rules (rich-notification lifetime,
     /// lifecycle notifications, mailbox ownership) depend on it.
     pub service: Service,
-    /// The longest a subscription may last, in minutes (see [`crate::lifetime`] for the
+    /// The longest a subscription may last, in minutes (see `graph_subs_core::lifetime` for the
     /// source and its date).
     pub max_lifetime_minutes: u32,
     /// The national clouds where subscriptions on it exist.
@@ -999,8 +999,8 @@ const SUGGESTIONS: usize = 3;
 /// literal segments wins (`teams/getAllMessages` over `teams/{id}`).
 ///
 /// ```
-/// use graph_subs_core::catalogue::resolve;
-/// use graph_subs_core::resource::ResourcePath;
+/// use graph_subs_catalogue::catalogue::resolve;
+/// use graph_subs_catalogue::resource::ResourcePath;
 ///
 /// let path: ResourcePath = "me/mailFolders('Inbox')/messages".parse()?;
 /// let resource = resolve(&path)?;

@@ -20,13 +20,13 @@ pub use query::{PaymentModel, Query, QueryError};
 /// everything else as written, so that `parse(print(p)) == p`.
 ///
 /// ```
-/// use graph_subs_core::resource::{PaymentModel, ResourcePath};
+/// use graph_subs_catalogue::resource::{PaymentModel, ResourcePath};
 ///
 /// let path: ResourcePath = "/chats/getAllMessages?model=A".parse()?;
 /// assert_eq!(path.segments().len(), 2);
 /// assert_eq!(path.query().payment_model(), Some(PaymentModel::A));
 /// assert_eq!(path.to_string(), "chats/getAllMessages?model=A");
-/// # Ok::<(), graph_subs_core::resource::PathError>(())
+/// # Ok::<(), graph_subs_catalogue::resource::PathError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ResourcePath {
