@@ -984,16 +984,43 @@ impl Resource {
 
 /// A path that names no resource in the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{path}` is not a resource that supports change notifications")]
+#[error("`{}` is not a resource that supports change notifications", crate::quote::shortened(.path))]
 pub struct UnknownResource {
     /// The path as given.
     pub path: String,
     /// The closest known patterns, closest first.
     pub suggestions: Vec<Pattern>,
+    /// A character of the path that only looks like ASCII or is invisible, when the path
+    /// written with plain ASCII names a known resource: `me/mеssages` with a Cyrillic `е`.
+    pub lookalike: Option<crate::quote::Suspicious>,
+}
+
+impl UnknownResource {
+    /// How to fix it, in one sentence: the lookalike character to retype, or the closest
+    /// known resources.
+    pub fn hint(&self) -> String {
+        match self.lookalike {
+            Some(found) => format!(
+                "the path contains {found}; typed in plain ASCII it names a known resource: retype it"
+            ),
+            None => {
+                let closest: Vec<String> = self
+                    .suggestions
+                    .iter()
+                    .map(|s| format!("`{}`", s.path()))
+                    .collect();
+                format!("the closest known resources are {}", closest.join(", "))
+            }
+        }
+    }
 }
 
 /// How many suggestions [`UnknownResource`] carries.
 const SUGGESTIONS: usize = 3;
+
+/// How many segments of an unknown path the suggestions compare: no pattern is longer, so
+/// the rest only adds insertions, and the cost stays bounded whatever the input.
+const COMPARED_TOKENS: usize = 16;
 
 /// Finds the catalogue pattern a path matches. When several match, the one with the most
 /// literal segments wins (`teams/getAllMessages` over `teams/{id}`).
@@ -1023,10 +1050,18 @@ pub fn resolve(path: &ResourcePath) -> Result<Resource, UnknownResource> {
             path: path.clone(),
             pattern,
         }),
-        None => Err(UnknownResource {
-            path: path.to_string(),
-            suggestions: suggest(&tokens),
-        }),
+        None => {
+            let text = path.to_string();
+            let lookalike = crate::quote::skeleton(&text)
+                .and_then(|plain| ResourcePath::parse(&plain).ok())
+                .filter(|plain| resolve(plain).is_ok())
+                .and_then(|_| crate::quote::suspicious(&text));
+            Err(UnknownResource {
+                path: text,
+                suggestions: suggest(&tokens),
+                lookalike,
+            })
+        }
     }
 }
 
@@ -1034,6 +1069,7 @@ pub fn resolve(path: &ResourcePath) -> Result<Resource, UnknownResource> {
 /// parameter matches anything and two names cost their normalised Levenshtein distance.
 /// A lone kind name or documentation label (`presence`) suggests that kind's patterns.
 fn suggest(tokens: &[PathToken<'_>]) -> Vec<Pattern> {
+    let tokens = &tokens[..tokens.len().min(COMPARED_TOKENS)];
     if let [PathToken::Name(name)] = tokens
         && let Some(kind) =
             ResourceKind::from_name(name).or_else(|| ResourceKind::from_doc_label(name))
@@ -1059,6 +1095,9 @@ fn segment_distance(pattern: Pattern, tokens: &[PathToken<'_>]) -> f64 {
         match (w, g) {
             (PatternToken::Param, _) => 0.0,
             (PatternToken::Literal(_), PathToken::Value) => 1.0,
+            // A name much longer than the literal is far from it whatever its letters:
+            // skipping the comparison keeps a 1 MB segment as cheap as a short one.
+            (PatternToken::Literal(l), PathToken::Name(n)) if n.len() > 2 * l.len() + 8 => 1.0,
             (PatternToken::Literal(l), PathToken::Name(n)) => {
                 1.0 - strsim::normalized_levenshtein(&l.to_lowercase(), &n.to_lowercase())
             }
@@ -1301,6 +1340,32 @@ mod tests {
             resource.canonical_path().to_string(),
             "me/mailFolders('Inbox')/messages?model=A"
         );
+    }
+
+    #[test]
+    fn lookalike_letters_are_named_in_the_hint() {
+        let path = ResourcePath::parse("me/m\u{435}ssages").unwrap();
+        let e = resolve(&path).unwrap_err();
+        assert_eq!(
+            e.hint(),
+            "the path contains U+0435 CYRILLIC SMALL LETTER IE, which looks like `e`; typed in plain ASCII it names a known resource: retype it"
+        );
+        // An id with non-ASCII letters is just an id.
+        assert!(resolve(&ResourcePath::parse("users/\u{430}da/messages").unwrap()).is_ok());
+        let e = resolve(&ResourcePath::parse("teams/{id}/chanels").unwrap()).unwrap_err();
+        assert_eq!(e.lookalike, None);
+        assert!(
+            e.hint()
+                .starts_with("the closest known resources are `teams/{id}/channels`")
+        );
+    }
+
+    #[test]
+    fn a_huge_unknown_path_gets_a_short_message() {
+        let path = ResourcePath::parse(&format!("{}/x", "y".repeat(1 << 20))).unwrap();
+        let e = resolve(&path).unwrap_err();
+        assert!(e.to_string().len() < 150, "{e}");
+        assert_eq!(e.suggestions.len(), SUGGESTIONS);
     }
 
     #[test]

@@ -45,10 +45,10 @@ pub enum ChangeTypeError {
     #[error("`changeType` has an empty item")]
     EmptyItem,
     /// `created,modified`.
-    #[error("`{0}` is not a change type")]
+    #[error("`{}` is not a change type", crate::quote::shortened(.0))]
     Unknown(String),
     /// `created,created`.
-    #[error("`{0}` is listed twice")]
+    #[error("`{}` is listed twice", crate::quote::shortened(.0))]
     Duplicate(String),
 }
 

@@ -14,6 +14,8 @@
 //! - [`catalogue`]: every resource kind that supports change notifications, and
 //!   [`catalogue::resolve`]; adding a resource is one entry in [`catalogue::KINDS`].
 //! - [`permission`]: the columns, cells and rows of a permission table.
+//! - [`quote`]: how user text is shown in messages (shortened, invisible and lookalike
+//!   characters named).
 //! - [`cloud`], [`change_type`], [`Operation`].
 //!
 //! # Example
@@ -31,6 +33,7 @@ pub mod change_type;
 pub mod cloud;
 mod operation;
 pub mod permission;
+pub mod quote;
 pub mod resource;
 
 pub use operation::{Operation, UnknownOperation};

@@ -102,7 +102,10 @@ pub(crate) fn resolve(text: &str) -> Result<Resource, Report> {
     let path = ResourcePath::parse(text).map_err(|e| {
         let report = Report::new(
             Exit::Usage,
-            format!("invalid resource path `{}`", text.trim()),
+            format!(
+                "invalid resource path `{}`",
+                graph_subs_core::quote::shortened(text.trim())
+            ),
         )
         .caused_by(&e);
         match e.hint() {
@@ -125,10 +128,11 @@ fn unknown_resource(e: UnknownResource) -> Report {
         .iter()
         .map(|p| format!("    {:<width$}  {}: {}", p.path(), p.kind(), p.covers()))
         .collect();
-    Report::new(Exit::Usage, e.to_string()).hint(format!(
-        "the closest known resources are:\n{}",
-        list.join("\n")
-    ))
+    let hint = match e.lookalike {
+        Some(_) => e.hint(),
+        None => format!("the closest known resources are:\n{}", list.join("\n")),
+    };
+    Report::new(Exit::Usage, e.to_string()).hint(hint)
 }
 
 #[derive(Serialize)]

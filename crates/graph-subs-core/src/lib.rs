@@ -41,7 +41,7 @@
 //! ```
 
 pub use graph_subs_catalogue::{Operation, UnknownOperation};
-pub use graph_subs_catalogue::{catalogue, change_type, cloud, resource};
+pub use graph_subs_catalogue::{catalogue, change_type, cloud, quote, resource};
 
 pub mod lifetime;
 pub mod payment_model;

@@ -18,6 +18,7 @@ use crate::cloud::Cloud;
 use crate::lifetime::{self, ExpirationVerdict, rfc3339 as time};
 use crate::payment_model::{self, METERING_NOTE, ModelVerdict};
 use crate::permissions::{self, PermissionType};
+use crate::quote::shortened;
 use crate::resource::{ResourcePath, Segment};
 
 /// A property value, as much of it as the rules look at.
@@ -517,7 +518,7 @@ fn resource(text: &str, field: Option<&str>, out: &mut Diagnostics) -> Option<Re
             out.error(
                 "invalid-resource",
                 field,
-                format!("`{text}` is not a resource path: {e}"),
+                format!("`{}` is not a resource path: {e}", shortened(text)),
                 e.hint(),
             );
             return None;
@@ -526,20 +527,7 @@ fn resource(text: &str, field: Option<&str>, out: &mut Diagnostics) -> Option<Re
     match catalogue::resolve(&path) {
         Ok(resource) => Some(resource),
         Err(e) => {
-            let closest: Vec<String> = e
-                .suggestions
-                .iter()
-                .map(|s| format!("`{}`", s.path()))
-                .collect();
-            out.error(
-                "unknown-resource",
-                field,
-                e.to_string(),
-                Some(format!(
-                    "the closest known resources are {}",
-                    closest.join(", ")
-                )),
-            );
+            out.error("unknown-resource", field, e.to_string(), Some(e.hint()));
             None
         }
     }

@@ -10,12 +10,13 @@ fn name() -> impl Strategy<Value = String> {
         .prop_filter("a segment name does not end with `:`", |s| {
             !s.ends_with(':')
         })
+        .prop_filter("dot segments are refused", |s| s != "." && s != "..")
 }
 
 fn segment() -> impl Strategy<Value = Segment> {
     prop_oneof![
         4 => name().prop_map(Segment::Name),
-        2 => (name(), "'[A-Za-z0-9 _.-]{0,8}'|[A-Za-z0-9]{0,6}")
+        2 => (name(), "'[A-Za-z0-9 _.-]{1,8}'|[A-Za-z0-9]{1,6}")
             .prop_map(|(name, key)| Segment::Keyed { name, key }),
         1 => (name(), "/[A-Za-z0-9 _-]{1,6}(/[A-Za-z0-9 _-]{1,6}){0,2}")
             .prop_map(|(name, path)| Segment::Addressed { name, path }),

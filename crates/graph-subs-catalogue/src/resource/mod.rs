@@ -11,6 +11,8 @@ use std::str::FromStr;
 
 pub use query::{PaymentModel, Query, QueryError};
 
+use crate::quote::{self, shortened};
+
 /// A resource path, parsed.
 ///
 /// Paths are relative to the Graph version root and may start with `/`. A segment is a
@@ -106,7 +108,9 @@ pub enum PathError {
     },
     /// A character no resource path contains (white space, `#`, `"`, `\`...).
     #[error(
-        "segment {position} `{segment}` contains {found:?}, which a resource path cannot contain"
+        "segment {position} `{}` contains {}, which a resource path cannot contain",
+        shortened(.segment),
+        shown_char(*.found)
     )]
     InvalidCharacter {
         /// Which segment.
@@ -117,7 +121,7 @@ pub enum PathError {
         found: char,
     },
     /// `groups('{id}'/conversations`.
-    #[error("segment {position} `{segment}` opens a parenthesis it never closes")]
+    #[error("segment {position} `{}` opens a parenthesis it never closes", shortened(.segment))]
     UnclosedParenthesis {
         /// Which segment.
         position: usize,
@@ -125,7 +129,7 @@ pub enum PathError {
         segment: String,
     },
     /// `groups{id})`.
-    #[error("segment {position} `{segment}` closes a parenthesis it never opened")]
+    #[error("segment {position} `{}` closes a parenthesis it never opened", shortened(.segment))]
     UnopenedParenthesis {
         /// Which segment.
         position: usize,
@@ -133,7 +137,7 @@ pub enum PathError {
         segment: String,
     },
     /// `mailFolders('Inbox)`.
-    #[error("segment {position} `{segment}` opens a quote it never closes")]
+    #[error("segment {position} `{}` opens a quote it never closes", shortened(.segment))]
     UnclosedQuote {
         /// Which segment.
         position: usize,
@@ -141,7 +145,7 @@ pub enum PathError {
         segment: String,
     },
     /// `groups('{id}')x`.
-    #[error("segment {position} `{segment}` has text after its closing parenthesis")]
+    #[error("segment {position} `{}` has text after its closing parenthesis", shortened(.segment))]
     TextAfterKey {
         /// Which segment.
         position: usize,
@@ -149,7 +153,7 @@ pub enum PathError {
         segment: String,
     },
     /// `('{id}')`.
-    #[error("segment {position} `{segment}` has a key but no name before `(`")]
+    #[error("segment {position} `{}` has a key but no name before `(`", shortened(.segment))]
     MissingName {
         /// Which segment.
         position: usize,
@@ -157,9 +161,7 @@ pub enum PathError {
         segment: String,
     },
     /// `root:/Documents` with no closing `:`, or `root:/:`.
-    #[error(
-        "segment {position} `{segment}` starts a OneDrive path address that does not end with `:`"
-    )]
+    #[error("segment {position} `{}` starts a OneDrive path address that does not end with `:`", shortened(.segment))]
     UnclosedAddress {
         /// Which segment.
         position: usize,
@@ -167,8 +169,25 @@ pub enum PathError {
         segment: String,
     },
     /// `root:` at the end of the path.
-    #[error("segment {position} `{segment}` ends with `:`")]
+    #[error("segment {position} `{}` ends with `:`", shortened(.segment))]
     TrailingColon {
+        /// Which segment.
+        position: usize,
+        /// The segment as written.
+        segment: String,
+    },
+    /// `users/..`, `users/%2e%2e/messages`, `root:/a/../b:`: a segment that would move up
+    /// or stay in place. Graph does not resolve them; they hide what is addressed.
+    #[error("segment {position} `{}` is a dot segment (`.` or `..`)", shortened(.segment))]
+    DotSegment {
+        /// Which segment.
+        position: usize,
+        /// The segment as written.
+        segment: String,
+    },
+    /// `users('')`, `users()`: a key with nothing in it.
+    #[error("segment {position} `{}` has an empty key", shortened(.segment))]
+    EmptyKey {
         /// Which segment.
         position: usize,
         /// The segment as written.
@@ -194,8 +213,18 @@ impl PathError {
             PathError::EmptySegment { .. } => {
                 Some("remove the doubled or trailing `/`".into())
             }
-            PathError::InvalidCharacter { .. } => Some(
-                "spaces and quotes belong only inside a key such as `mailFolders('Sent Items')` or after `?`".into(),
+            PathError::InvalidCharacter { found, .. } => Some(match quote::describe(*found) {
+                Some(s) if s.looks_like.is_none() => format!(
+                    "delete the invisible {}: it was probably pasted with the path; retype the segment",
+                    shown_char(*found)
+                ),
+                _ => "spaces and quotes belong only inside a key such as `mailFolders('Sent Items')` or after `?`".into(),
+            }),
+            PathError::DotSegment { .. } => Some(
+                "write the path the subscription is for, without `.` or `..` segments (plain or percent-encoded)".into(),
+            ),
+            PathError::EmptyKey { .. } => Some(
+                "put the id between the parentheses, `users('{id}')`, or drop them: `users/{id}`".into(),
             ),
             PathError::UnclosedParenthesis { .. } => Some("close the key with `)`".into()),
             PathError::UnopenedParenthesis { .. } => {
@@ -223,7 +252,25 @@ impl PathError {
 fn forbidden_in_name(c: char) -> bool {
     c.is_whitespace()
         || c.is_control()
+        || quote::is_invisible(c)
         || matches!(c, '"' | '#' | '\\' | '<' | '>' | '`' | '|' | '^')
+}
+
+/// A character in a message: its Unicode name when it would be misread, else quoted.
+fn shown_char(c: char) -> String {
+    match quote::describe(c) {
+        Some(s) => format!("U+{:04X} {}", u32::from(c), s.name),
+        None => format!("{c:?}"),
+    }
+}
+
+/// `.`, `..`, or either with its dots percent-encoded (`%2e%2E`).
+fn is_dot_segment(name: &str) -> bool {
+    if name.len() > 6 {
+        return false;
+    }
+    let decoded = name.to_ascii_lowercase().replace("%2e", ".");
+    decoded == "." || decoded == ".."
 }
 
 const VERSIONS: [&str; 2] = ["v1.0", "beta"];
@@ -381,9 +428,16 @@ fn parse_segment(text: &str, position: usize) -> Result<(Segment, Option<&str>),
             '(' => {
                 let name = leading_name(&text[..i], position, &written(text))?;
                 let close = find_closing_paren(&text[i..], position, &written(text))? + i;
+                let key = &text[i + 1..close];
+                if key.is_empty() || key == "''" {
+                    return Err(PathError::EmptyKey {
+                        position,
+                        segment: written(text),
+                    });
+                }
                 let segment = Segment::Keyed {
                     name: name.to_owned(),
-                    key: text[i + 1..close].to_owned(),
+                    key: key.to_owned(),
                 };
                 return followed_by(segment, &text[close + 1..], position, written(text));
             }
@@ -406,6 +460,19 @@ fn parse_segment(text: &str, position: usize) -> Result<(Segment, Option<&str>),
                 let whole = &text[..=close];
                 if address.len() < 2 || address.chars().any(char::is_control) {
                     return Err(PathError::UnclosedAddress {
+                        position,
+                        segment: whole.to_owned(),
+                    });
+                }
+                if let Some(found) = address.chars().find(|&c| quote::is_invisible(c)) {
+                    return Err(PathError::InvalidCharacter {
+                        position,
+                        segment: whole.to_owned(),
+                        found,
+                    });
+                }
+                if address.split('/').any(is_dot_segment) {
+                    return Err(PathError::DotSegment {
                         position,
                         segment: whole.to_owned(),
                     });
@@ -453,6 +520,12 @@ fn followed_by(
 
 fn name_segment(name: &str, position: usize) -> Result<Segment, PathError> {
     check_name(name, position, name)?;
+    if is_dot_segment(name) {
+        return Err(PathError::DotSegment {
+            position,
+            segment: name.to_owned(),
+        });
+    }
     if name.ends_with(':') {
         return Err(PathError::TrailingColon {
             position,
@@ -478,7 +551,7 @@ fn find_closing_paren(text: &str, position: usize, segment: &str) -> Result<usiz
     let mut depth = 0usize;
     let mut quoted = false;
     for (i, c) in text.char_indices() {
-        if c.is_control() {
+        if c.is_control() || quote::is_invisible(c) {
             return Err(PathError::InvalidCharacter {
                 position,
                 segment: segment.to_owned(),
@@ -616,11 +689,28 @@ mod tests {
             ],
             "me/mailFolders('Sent Items')/messages",
         );
-        check(
-            "me/events()",
-            &[name("me"), keyed("events", "")],
-            "me/events()",
+    }
+
+    #[test]
+    fn messages_name_invisible_characters_and_cut_long_segments() {
+        let e = ResourcePath::parse("me/\u{200b}messages").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "segment 2 `\\u{200b}messages` contains U+200B ZERO WIDTH SPACE, which a resource path cannot contain"
         );
+        assert!(
+            e.hint()
+                .unwrap()
+                .contains("invisible U+200B ZERO WIDTH SPACE"),
+            "{:?}",
+            e.hint()
+        );
+        let long = format!("me/{}#", "x".repeat(1_000_000));
+        let message = ResourcePath::parse(&long).unwrap_err().to_string();
+        assert!(message.len() < 200, "{message}");
+        assert!(message.contains("(999941 more characters)"), "{message}");
+        assert!(ResourcePath::parse("users/o'brien@contoso.com/messages").is_ok());
+        assert!(ResourcePath::parse("users/.well/messages").is_ok());
     }
 
     #[test]
@@ -720,6 +810,64 @@ mod tests {
             PathError::TrailingColon {
                 position: 3,
                 segment: "root:".into(),
+            },
+        );
+        check_err(
+            "users/..",
+            PathError::DotSegment {
+                position: 2,
+                segment: "..".into(),
+            },
+        );
+        check_err(
+            "users/%2e%2E/messages",
+            PathError::DotSegment {
+                position: 2,
+                segment: "%2e%2E".into(),
+            },
+        );
+        check_err(
+            "./me/messages",
+            PathError::DotSegment {
+                position: 1,
+                segment: ".".into(),
+            },
+        );
+        check_err(
+            "me/drive/root:/Documents/../Secret:",
+            PathError::DotSegment {
+                position: 3,
+                segment: "root:/Documents/../Secret:".into(),
+            },
+        );
+        check_err(
+            "users('')/messages",
+            PathError::EmptyKey {
+                position: 1,
+                segment: "users('')".into(),
+            },
+        );
+        check_err(
+            "me/events()",
+            PathError::EmptyKey {
+                position: 2,
+                segment: "events()".into(),
+            },
+        );
+        check_err(
+            "me/\u{200b}messages",
+            PathError::InvalidCharacter {
+                position: 2,
+                segment: "\u{200b}messages".into(),
+                found: '\u{200b}',
+            },
+        );
+        check_err(
+            "users('ada\u{feff}')/messages",
+            PathError::InvalidCharacter {
+                position: 1,
+                segment: "users('ada\u{feff}')".into(),
+                found: '\u{feff}',
             },
         );
         check_err(

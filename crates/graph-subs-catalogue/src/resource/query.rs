@@ -50,31 +50,32 @@ pub enum QueryError {
         position: usize,
     },
     /// `model` with no `=`.
-    #[error("query parameter `{name}` has no value")]
+    #[error("query parameter `{}` has no value", crate::quote::shortened(.name))]
     MissingValue {
         /// The parameter as written.
         name: String,
     },
     /// The same known parameter twice.
-    #[error("query parameter `{name}` is given twice")]
+    #[error("query parameter `{}` is given twice", crate::quote::shortened(.name))]
     Duplicate {
         /// The parameter as written the second time.
         name: String,
     },
     /// `model=C`.
-    #[error("`{value}` is not a payment model")]
+    #[error("`{}` is not a payment model", crate::quote::shortened(.value))]
     InvalidModel {
         /// The value as written.
         value: String,
     },
     /// `notifyOnUserSpecificProperties=yes`.
-    #[error("`notifyOnUserSpecificProperties` must be `true` or `false`, not `{value}`")]
+    #[error("`notifyOnUserSpecificProperties` must be `true` or `false`, not `{}`", crate::quote::shortened(.value))]
     InvalidBoolean {
         /// The value as written.
         value: String,
     },
-    /// A control character (a line break, a tab...) in the query string.
-    #[error("the query string contains the control character {found:?}")]
+    /// A control character (a line break, a tab...) or an invisible one (a zero-width
+    /// space...) in the query string.
+    #[error("the query string contains the invisible or control character {}", crate::quote::shortened(&.found.to_string()))]
     ControlCharacter {
         /// The character found.
         found: char,
@@ -97,9 +98,10 @@ impl QueryError {
             QueryError::InvalidBoolean { .. } => {
                 "write `notifyOnUserSpecificProperties=true`".into()
             }
-            QueryError::ControlCharacter { .. } => {
-                "remove line breaks and tabs from the resource".into()
-            }
+            QueryError::ControlCharacter { found } => match crate::quote::describe(*found) {
+                Some(s) => format!("delete {s}"),
+                None => "remove line breaks and tabs from the resource".into(),
+            },
         })
     }
 }
@@ -116,7 +118,10 @@ impl Query {
         if text.is_empty() {
             return Err(QueryError::Empty);
         }
-        if let Some(found) = text.chars().find(|c| c.is_control()) {
+        if let Some(found) = text
+            .chars()
+            .find(|&c| c.is_control() || crate::quote::is_invisible(c))
+        {
             return Err(QueryError::ControlCharacter { found });
         }
         let mut params: Vec<(String, String)> = Vec::new();
