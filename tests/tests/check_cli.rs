@@ -479,7 +479,12 @@ fn unreadable_or_invalid_input_exits_2_with_where() {
     file.write_all(b"[1, 2]").unwrap();
     let run = graph_subs(&["check", file.path().to_str().unwrap()]);
     assert_eq!(run.exit, Exit::Usage);
-    assert!(run.stderr.contains("not an object"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the body is an array, not a JSON object"),
+        "{}",
+        run.stderr
+    );
 
     let run = graph_subs(&["check", "x.json", "--now", "yesterday"]);
     assert_eq!(run.exit, Exit::Usage);
@@ -569,10 +574,18 @@ fn an_unknown_subscription_resource_is_bad_usage() {
         &["--op", "update", "--resource", "me/notes"],
     );
     assert_eq!(run.exit, Exit::Usage);
-    assert!(run.stdout.is_empty());
     assert!(
         run.stderr.contains("closest known resources"),
         "{}",
         run.stderr
+    );
+    // With --json, scripts get the error as one JSON document on stdout too.
+    let error: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(error["error"]["code"], "unknown-resource");
+    assert!(
+        error["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("closest known resources")
     );
 }

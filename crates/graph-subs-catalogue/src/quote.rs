@@ -27,11 +27,16 @@ pub const SHOWN: usize = 60;
 /// A value as a message shows it: at most [`SHOWN`] characters and a count of the rest,
 /// invisible and control characters written as `\u{...}` escapes.
 #[derive(Debug, Clone, Copy)]
-pub struct Shortened<'a>(&'a str);
+pub struct Shortened<'a>(&'a str, usize);
 
 /// Shows `text` in a message.
 pub fn shortened(text: &str) -> Shortened<'_> {
-    Shortened(text)
+    Shortened(text, SHOWN)
+}
+
+/// Shows `text` in a message, at most `shown` characters of it.
+pub fn shortened_to(text: &str, shown: usize) -> Shortened<'_> {
+    Shortened(text, shown.max(1))
 }
 
 impl fmt::Display for Shortened<'_> {
@@ -45,7 +50,7 @@ impl fmt::Display for Shortened<'_> {
                 write!(f, "{c}")?;
             }
             shown += 1;
-            if shown == SHOWN {
+            if shown == self.1 {
                 break;
             }
         }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::ValueEnum;
 use graph_subs_core::cloud::Cloud;
-use graph_subs_core::validate::{self, Context, Diagnostic, Properties, Request, Severity, Value};
+use graph_subs_core::lifetime;
+use graph_subs_core::request::{BodyError, MAX_BODY_BYTES};
+use graph_subs_core::validate::{self, Context, Diagnostic, Properties, Request, Severity};
 use serde::Serialize;
 
 use crate::permissions::AuthArg;
@@ -68,79 +70,68 @@ impl From<CloudArg> for Cloud {
     }
 }
 
+/// `--now`: an RFC 3339 time whose results (now plus the longest lifetime) can still be
+/// written in RFC 3339.
 pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(text)
+    let t = DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("{e}: write an RFC 3339 time such as 2026-11-22T09:00:00Z"))
+        .map_err(|e| format!("{e}: write an RFC 3339 time such as 2026-11-22T09:00:00Z"))?;
+    let latest = lifetime::latest_supported_now();
+    if t > latest {
+        return Err(format!(
+            "expiration times computed from it would pass the year 9999, which RFC 3339 cannot write: use {} or earlier",
+            lifetime::rfc3339(latest)
+        ));
+    }
+    Ok(t)
 }
 
-/// The request body, from a file or standard input.
-fn read_body(file: &PathBuf) -> Result<(String, String), Report> {
-    let (name, mut reader): (String, Box<dyn Read>) = if file.as_os_str() == "-" {
+/// The request body, from a file or standard input: at most one byte past the limit is
+/// read, so `check /dev/zero` stops at once.
+fn read_body(file: &PathBuf) -> Result<(String, Vec<u8>), Report> {
+    let (name, reader): (String, Box<dyn Read>) = if file.as_os_str() == "-" {
         ("<stdin>".into(), Box::new(std::io::stdin()))
     } else {
         let name = file.display().to_string();
         let f = std::fs::File::open(file).map_err(|e| {
             Report::new(Exit::Usage, format!("cannot read `{name}`"))
+                .code("unreadable-input")
                 .caused_by(&e)
                 .hint("give the path of a JSON request body, or `-` to read standard input")
         })?;
         (name, Box::new(f))
     };
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     reader
-        .read_to_string(&mut text)
-        .map_err(|e| Report::new(Exit::Usage, format!("cannot read `{name}`")).caused_by(&e))?;
-    Ok((name, text))
-}
-
-fn to_value(json: &serde_json::Value) -> Value {
-    match json {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Bool(*b),
-        serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
-        serde_json::Value::String(s) => Value::String(s.clone()),
-        serde_json::Value::Array(_) => Value::Array,
-        serde_json::Value::Object(_) => Value::Object,
-    }
+        .take(MAX_BODY_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            Report::new(Exit::Usage, format!("cannot read `{name}`"))
+                .code("unreadable-input")
+                .caused_by(&e)
+        })?;
+    Ok((name, bytes))
 }
 
 /// Parses the body as a JSON object.
-pub(crate) fn parse_body(name: &str, text: &str) -> Result<Properties, Report> {
-    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        Report::new(
-            Exit::Usage,
-            format!(
-                "`{name}` is not valid JSON: {} at line {}, column {}",
-                json_problem(&e),
-                e.line(),
-                e.column()
+pub(crate) fn parse_body(name: &str, bytes: &[u8]) -> Result<Properties, Report> {
+    Properties::from_json(bytes).map_err(|e| {
+        let (code, message) = match &e {
+            BodyError::TooLarge { .. } => (
+                "body-too-large",
+                format!("`{name}` is larger than {MAX_BODY_BYTES} bytes"),
             ),
-        )
-        .hint("a request body is one JSON object: {\"changeType\": \"created\", ...}")
-    })?;
-    let serde_json::Value::Object(map) = json else {
-        return Err(Report::new(
-            Exit::Usage,
-            format!("`{name}` holds JSON, but not an object"),
-        )
-        .hint("a request body is one JSON object: {\"changeType\": \"created\", ...}"));
-    };
-    Ok(map.iter().map(|(k, v)| (k.clone(), to_value(v))).collect())
-}
-
-/// serde_json's message without its own " at line L column C" suffix.
-fn json_problem(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" at line ") {
-        Some(i) => text[..i].to_owned(),
-        None => text,
-    }
+            BodyError::Syntax { .. } => {
+                ("invalid-json", format!("`{name}` is not valid JSON: {e}"))
+            }
+        };
+        Report::new(Exit::Usage, message).code(code).hint(e.hint())
+    })
 }
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write, now: DateTime<Utc>) -> Result<Exit, Report> {
-    let (name, text) = read_body(&args.file)?;
-    let body = parse_body(&name, &text)?;
+    let (name, bytes) = read_body(&args.file)?;
+    let body = parse_body(&name, &bytes)?;
     let request = match args.op {
         CheckOp::Create => Request::Create,
         CheckOp::Update => Request::Update,
@@ -197,7 +188,7 @@ fn write_json(out: &mut dyn Write, diagnostics: &[Diagnostic]) -> Result<(), Rep
             .iter()
             .map(|d| JsonDiagnostic {
                 severity: d.severity.as_str(),
-                code: d.code,
+                code: d.code.as_str(),
                 field: d.field.as_deref(),
                 message: &d.message,
                 hint: d.hint.as_deref(),

@@ -13,6 +13,9 @@ pub enum Exit {
     /// 2: the command could not run on its input: a bad flag, a malformed path, an
     /// unknown resource, an unreadable file, invalid JSON.
     Usage,
+    /// 3: the answer could not be written: standard output is a closed pipe, or a full
+    /// or failing device. A script must not take the missing output for an answer.
+    Output,
 }
 
 impl Exit {
@@ -22,6 +25,7 @@ impl Exit {
             Exit::Success => 0,
             Exit::No => 1,
             Exit::Usage => 2,
+            Exit::Output => 3,
         }
     }
 }

@@ -25,7 +25,7 @@ mod permissions;
 mod report;
 
 use std::ffi::OsString;
-use std::io::{self, Write};
+use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
@@ -37,7 +37,8 @@ use report::Report;
 #[command(name = "graph-subs", version, about, long_about = None)]
 #[command(
     after_help = "Exit status: 0 success; 1 the answer is no (nothing documented); \
-                        2 bad usage or input (unknown resource, malformed path)."
+                        2 bad usage or input (unknown resource, malformed path); \
+                        3 the output could not be written (closed pipe, full disk)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -62,20 +63,36 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Known before parsing, so that even a usage error answers a script in JSON.
+    let json = args.iter().skip(1).any(|a| a == "--json");
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;
-            let (written, exit) = match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                    (write!(out, "{}", e.render()), Exit::Success)
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let written = write!(out, "{}", e.render()).map(|()| Exit::Success);
+                return finish(written.map_err(Report::from), out, err, false);
+            }
+            let _ = write!(err, "{}", e.render());
+            if json {
+                let message = e.kind().as_str().unwrap_or("invalid usage").to_owned();
+                let detail = e.to_string();
+                let first = detail
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ")
+                    .to_owned();
+                let report =
+                    Report::new(Exit::Usage, if first.is_empty() { message } else { first })
+                        .code("usage")
+                        .hint("run `graph-subs --help`");
+                if report.write_json(out).and_then(|()| out.flush()).is_err() {
+                    return Exit::Output;
                 }
-                _ => (write!(err, "{}", e.render()), Exit::Usage),
-            };
-            return match written {
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Success,
-                _ => exit,
-            };
+            }
+            return Exit::Usage;
         }
     };
     let result = match cli.command {
@@ -84,13 +101,27 @@ where
         Command::Check(args) => check::run(&args, out, chrono::Utc::now()),
         Command::Explain(args) => explain::run(&args, out, chrono::Utc::now()),
     };
+    finish(result, out, err, json)
+}
+
+/// Flushes the answer, or reports why there is none: on stderr for people, and with
+/// `--json` as an error object on stdout for scripts.
+fn finish(
+    result: Result<Exit, Report>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    json: bool,
+) -> Exit {
+    let result = result.and_then(|exit| out.flush().map(|()| exit).map_err(Report::from));
     match result {
         Ok(exit) => exit,
-        Err(Report::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Success,
         Err(report) => {
             let exit = report.exit();
             // Nothing sensible is left to do when stderr itself is gone.
             let _ = report.write_to(err);
+            if json && report.write_json(out).and_then(|()| out.flush()).is_err() {
+                return Exit::Output;
+            }
             exit
         }
     }

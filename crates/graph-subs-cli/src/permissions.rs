@@ -83,7 +83,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<Exit, Report> {
         .hint(
             "graph-subs knows this resource, but none of the pages in docs/upstream has a row for it; \
              check the Graph documentation of the resource",
-        ));
+        )
+        .code("not-documented"));
     };
     let types: Vec<PermissionType> = match args.auth {
         Some(auth) => vec![auth.into()],
@@ -107,6 +108,7 @@ pub(crate) fn resolve(text: &str) -> Result<Resource, Report> {
                 graph_subs_core::quote::shortened(text.trim())
             ),
         )
+        .code("invalid-resource")
         .caused_by(&e);
         match e.hint() {
             Some(hint) => report.hint(hint),
@@ -132,7 +134,9 @@ fn unknown_resource(e: UnknownResource) -> Report {
         Some(_) => e.hint(),
         None => format!("the closest known resources are:\n{}", list.join("\n")),
     };
-    Report::new(Exit::Usage, e.to_string()).hint(hint)
+    Report::new(Exit::Usage, e.to_string())
+        .code("unknown-resource")
+        .hint(hint)
 }
 
 #[derive(Serialize)]

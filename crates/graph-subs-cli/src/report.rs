@@ -11,6 +11,8 @@ pub(crate) enum Report {
     Io(io::Error),
     /// A problem with the user's input or with the answer.
     Problem {
+        /// A stable kebab-case code for scripts: `unknown-resource`.
+        code: &'static str,
         message: String,
         causes: Vec<String>,
         hints: Vec<String>,
@@ -21,6 +23,10 @@ pub(crate) enum Report {
 impl Report {
     pub(crate) fn new(exit: Exit, message: impl Into<String>) -> Report {
         Report::Problem {
+            code: match exit {
+                Exit::No => "no-answer",
+                _ => "usage",
+            },
             message: message.into(),
             causes: Vec::new(),
             hints: Vec::new(),
@@ -40,6 +46,14 @@ impl Report {
         self
     }
 
+    /// Sets the code scripts see in `--json` errors.
+    pub(crate) fn code(mut self, new: &'static str) -> Report {
+        if let Report::Problem { code, .. } = &mut self {
+            *code = new;
+        }
+        self
+    }
+
     pub(crate) fn hint(mut self, hint: impl Into<String>) -> Report {
         if let Report::Problem { hints, .. } = &mut self {
             hints.push(hint.into());
@@ -49,7 +63,7 @@ impl Report {
 
     pub(crate) fn exit(&self) -> Exit {
         match self {
-            Report::Io(_) => Exit::Usage,
+            Report::Io(_) => Exit::Output,
             Report::Problem { exit, .. } => *exit,
         }
     }
@@ -73,6 +87,47 @@ impl Report {
                 Ok(())
             }
         }
+    }
+}
+
+/// The error object `--json` prints on stdout when there is no answer.
+#[derive(serde::Serialize)]
+struct JsonError<'a> {
+    error: JsonErrorBody<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    causes: &'a [String],
+    hint: Option<String>,
+}
+
+impl Report {
+    /// `{"error": {"code", "message", "causes", "hint"}}`, one document.
+    pub(crate) fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        let Report::Problem {
+            code,
+            message,
+            causes,
+            hints,
+            ..
+        } = self
+        else {
+            return Ok(()); // stdout itself failed: nothing can be written there
+        };
+        let error = JsonError {
+            error: JsonErrorBody {
+                code,
+                message,
+                causes,
+                hint: (!hints.is_empty()).then(|| hints.join("\n")),
+            },
+        };
+        serde_json::to_writer_pretty(&mut *out, &error).map_err(io::Error::from)?;
+        writeln!(out)
     }
 }
 

@@ -44,7 +44,10 @@ pub use graph_subs_catalogue::{Operation, UnknownOperation};
 pub use graph_subs_catalogue::{catalogue, change_type, cloud, quote, resource};
 
 pub mod lifetime;
+pub mod notification_url;
 pub mod payment_model;
 pub mod permissions;
+pub mod request;
+pub mod subscription;
 pub mod validate;
 pub mod visibility;

@@ -7,9 +7,10 @@
 //! They changed over the years (Teams was 60 minutes, Outlook 4,230), so update them in
 //! one place, with the date.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 
 use crate::catalogue::{ResourceKind, Service};
+use crate::subscription::Timestamp;
 
 /// When the lifetimes in the catalogue were last checked against Microsoft's
 /// "subscription resource type: maximum length of subscription per resource type" table.
@@ -25,9 +26,34 @@ pub const OUTLOOK_RICH_MAXIMUM: Duration = Duration::minutes(1_440);
 /// `lifecycleNotificationUrl`.
 pub const TEAMS_LIFECYCLE_THRESHOLD: Duration = Duration::minutes(60);
 
-/// A time as Graph and people write it: `2026-11-22T09:00:00Z`.
+/// A time as Graph and people write it, to the second: `2026-11-22T09:00:00Z`.
+///
+/// RFC 3339 has four-digit years: callers keep `now` at or before
+/// [`latest_supported_now`], so that every time derived from it can be written. A time
+/// outside the years 0000 to 9999 (a library caller's mistake) is written as the nearest
+/// end of that range, never in a form that is not RFC 3339.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    use chrono::SubsecRound;
+    let t = t.trunc_subsecs(0);
+    match Timestamp::new(t) {
+        Ok(t) => t.to_string(),
+        Err(_) if t.year() < 0 => "0000-01-01T00:00:00Z".to_owned(),
+        Err(_) => "9999-12-31T23:59:59Z".to_owned(),
+    }
+}
+
+/// The latest `now` whose results (now plus the longest lifetime of any resource) RFC 3339
+/// can still write. Commands refuse a later `--now`; [`crate::validate::check`] reports
+/// `time-out-of-range`.
+pub fn latest_supported_now() -> DateTime<Utc> {
+    let longest = ResourceKind::all()
+        .map(|k| max_lifetime(k, false))
+        .max()
+        .unwrap_or(Duration::zero());
+    let end = DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    end - longest
 }
 
 /// The longest a subscription on `kind` may last.

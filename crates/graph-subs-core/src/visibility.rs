@@ -8,7 +8,7 @@
 //! | delegated non-admin, `Subscription.Read.All` | subscriptions any app created for the signed-in user |
 //! | delegated admin (work or school), `Subscription.Read.All` | subscriptions any app created for any user |
 
-use crate::validate::{Properties, Value, property};
+use crate::subscription::Subscription;
 
 /// The kind of account a delegated caller signs in with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +65,16 @@ pub struct Owner<'a> {
     pub creator_id: &'a str,
 }
 
+impl<'a> Owner<'a> {
+    /// The owner a subscription records (an unset id is empty, and matches no caller).
+    pub fn of(subscription: &'a Subscription) -> Owner<'a> {
+        Owner {
+            application_id: subscription.application_id.as_deref().unwrap_or_default(),
+            creator_id: subscription.creator_id.as_deref().unwrap_or_default(),
+        }
+    }
+}
+
 /// The scenario a caller falls in.
 pub fn scope(caller: &Caller) -> Scope {
     match caller {
@@ -115,12 +125,22 @@ pub fn visible<'a, T>(
 
 /// A subscription as List returns it: `clientState` is never returned ("for security
 /// reasons"), so it is `null` whatever it was.
-pub fn as_listed(properties: &Properties) -> Properties {
-    let mut listed = properties.clone();
-    if listed.get(property::CLIENT_STATE).is_some() {
-        listed.insert(property::CLIENT_STATE, Value::Null);
+pub fn as_listed(subscription: &Subscription) -> Subscription {
+    Subscription {
+        client_state: None,
+        ..subscription.clone()
     }
-    listed
+}
+
+/// What a caller's `GET /subscriptions` returns, each as List writes it.
+pub fn listing<'a>(
+    caller: &'a Caller,
+    subscriptions: impl IntoIterator<Item = &'a Subscription> + 'a,
+) -> impl Iterator<Item = Subscription> + 'a {
+    subscriptions
+        .into_iter()
+        .filter(move |s| can_see(caller, Owner::of(s)))
+        .map(as_listed)
 }
 
 #[cfg(test)]
@@ -222,21 +242,31 @@ mod tests {
 
     #[test]
     fn list_never_returns_client_state() {
-        let stored: Properties = [
-            ("id", Value::String("7f105c7d".into())),
-            (
-                property::CLIENT_STATE,
-                Value::String("secretClientValue".into()),
-            ),
-        ]
-        .into_iter()
-        .collect();
-        let listed = as_listed(&stored);
-        assert_eq!(listed.get(property::CLIENT_STATE), None);
-        assert_eq!(listed.get("id"), Some(&Value::String("7f105c7d".into())));
+        let stored: Subscription = serde_json::from_value(serde_json::json!({
+            "id": "7f105c7d",
+            "resource": "me/messages",
+            "applicationId": "app-1",
+            "creatorId": "ada",
+            "changeType": "created",
+            "clientState": "secretClientValue",
+            "notificationUrl": "https://webhook.example.com/notify",
+            "expirationDateTime": "2026-11-23T09:00:00Z"
+        }))
+        .unwrap();
+        let caller = delegated("ada", Account::WorkOrSchool, false, false);
+        let listed: Vec<Subscription> = listing(&caller, [&stored]).collect();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].client_state, None);
         assert_eq!(
-            stored.get(property::CLIENT_STATE),
-            Some(&Value::String("secretClientValue".into()))
+            serde_json::to_value(&listed[0]).unwrap()["clientState"],
+            serde_json::Value::Null
         );
+        assert_eq!(listed[0].id, "7f105c7d");
+        assert_eq!(
+            stored.client_state.as_ref().map(|c| c.expose()),
+            Some("secretClientValue")
+        );
+        let other = delegated("bob", Account::WorkOrSchool, false, false);
+        assert_eq!(listing(&other, [&stored]).count(), 0);
     }
 }

@@ -7,103 +7,29 @@
 //! property it concerns, a message and a hint. Secrets (`clientState`, certificates) are
 //! never quoted in a message.
 
+mod code;
+
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+
+pub use crate::request::{Properties, Value};
+use DiagnosticCode as C;
+pub use code::{DiagnosticCode, UnknownDiagnosticCode};
 
 use crate::Operation;
 use crate::catalogue::{self, Resource, Service, Subject};
 use crate::change_type::ChangeTypes;
 use crate::cloud::Cloud;
 use crate::lifetime::{self, ExpirationVerdict, rfc3339 as time};
+use crate::notification_url::{EVENT_GRID_PARAMETERS, Finding, NotificationUrl};
 use crate::payment_model::{self, METERING_NOTE, ModelVerdict};
 use crate::permissions::{self, PermissionType};
 use crate::quote::shortened;
 use crate::resource::{ResourcePath, Segment};
-
-/// A property value, as much of it as the rules look at.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    /// `null`: treated as absent.
-    Null,
-    /// `true` or `false`.
-    Bool(bool),
-    /// A number.
-    Number(f64),
-    /// A string.
-    String(String),
-    /// An array (its items do not matter to any rule).
-    Array,
-    /// An object (its members do not matter to any rule).
-    Object,
-}
-
-impl Value {
-    fn type_name(&self) -> &'static str {
-        match self {
-            Value::Null => "null",
-            Value::Bool(_) => "a boolean",
-            Value::Number(_) => "a number",
-            Value::String(_) => "a string",
-            Value::Array => "an array",
-            Value::Object => "an object",
-        }
-    }
-}
-
-/// The properties of a request body, in the order given.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Properties(Vec<(String, Value)>);
-
-impl Properties {
-    /// No properties.
-    pub fn new() -> Properties {
-        Properties::default()
-    }
-
-    /// Adds a property (a repeated name keeps the last value, as JSON readers do).
-    pub fn insert(&mut self, name: impl Into<String>, value: Value) {
-        let name = name.into();
-        self.0.retain(|(n, _)| *n != name);
-        self.0.push((name, value));
-    }
-
-    /// A property's value; `null` counts as absent.
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0
-            .iter()
-            .find(|(n, v)| n == name && *v != Value::Null)
-            .map(|(_, v)| v)
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(n, v)| (n.as_str(), v))
-    }
-
-    fn string(&self, name: &str) -> Option<&str> {
-        match self.get(name) {
-            Some(Value::String(s)) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn boolean(&self, name: &str) -> Option<bool> {
-        match self.get(name) {
-            Some(Value::Bool(b)) => Some(*b),
-            _ => None,
-        }
-    }
-}
-
-impl<N: Into<String>> FromIterator<(N, Value)> for Properties {
-    fn from_iter<I: IntoIterator<Item = (N, Value)>>(iter: I) -> Self {
-        let mut properties = Properties::new();
-        for (name, value) in iter {
-            properties.insert(name, value);
-        }
-        properties
-    }
-}
+use crate::subscription::{
+    ClientState, CreateSubscription, EncryptionCertificate, Timestamp, UpdateSubscription,
+};
 
 /// How serious a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -135,8 +61,8 @@ impl fmt::Display for Severity {
 pub struct Diagnostic {
     /// Error or warning.
     pub severity: Severity,
-    /// A stable, kebab-case code: `expiration-beyond-maximum`.
-    pub code: &'static str,
+    /// A stable code: `expiration-beyond-maximum`.
+    pub code: DiagnosticCode,
     /// The property it concerns, when one does.
     pub field: Option<String>,
     /// What is wrong.
@@ -344,9 +270,8 @@ const PROPERTIES: &[PropertySpec] = &[
     },
 ];
 
-/// The longest `clientState` Graph accepts (the changeNotification page says 255; the
-/// subscription page, which governs the request, 128).
-pub const CLIENT_STATE_MAX: usize = 128;
+/// The longest `clientState` Graph accepts (see [`ClientState::MAX`]).
+pub const CLIENT_STATE_MAX: usize = ClientState::MAX;
 /// The longest `encryptionCertificateId`.
 pub const CERTIFICATE_ID_MAX: usize = 128;
 /// The accepted `latestSupportedTlsVersion` values.
@@ -359,7 +284,7 @@ impl Diagnostics {
     fn push(
         &mut self,
         severity: Severity,
-        code: &'static str,
+        code: DiagnosticCode,
         field: Option<&str>,
         message: impl Into<String>,
         hint: impl Into<Option<String>>,
@@ -375,7 +300,7 @@ impl Diagnostics {
 
     fn error(
         &mut self,
-        code: &'static str,
+        code: DiagnosticCode,
         field: Option<&str>,
         message: impl Into<String>,
         hint: impl Into<Option<String>>,
@@ -385,7 +310,7 @@ impl Diagnostics {
 
     fn warning(
         &mut self,
-        code: &'static str,
+        code: DiagnosticCode,
         field: Option<&str>,
         message: impl Into<String>,
         hint: impl Into<Option<String>>,
@@ -414,10 +339,26 @@ pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
 ///     ("expirationDateTime", Value::String("2026-12-30T00:00:00Z".into())),
 /// ].into_iter().collect();
 /// let codes: Vec<_> = check(Request::Create, &body, &Context::new(now)).iter().map(|d| d.code).collect();
-/// assert_eq!(codes, ["url-not-https", "expiration-beyond-maximum"]);
+/// use graph_subs_core::validate::DiagnosticCode;
+/// assert_eq!(codes, [DiagnosticCode::UrlNotHttps, DiagnosticCode::ExpirationBeyondMaximum]);
 /// ```
 pub fn check(request: Request, body: &Properties, ctx: &Context) -> Vec<Diagnostic> {
     let mut out = Diagnostics::default();
+    if ctx.now > lifetime::latest_supported_now() || Timestamp::new(ctx.now).is_err() {
+        out.error(
+            C::TimeOutOfRange,
+            None,
+            format!(
+                "the request is checked as if sent at {}, too close to the year 9999 for its expiration times to be written in RFC 3339",
+                ctx.now.format("%Y-%m-%d")
+            ),
+            Some(format!(
+                "check as if sent at {} or earlier",
+                time(lifetime::latest_supported_now())
+            )),
+        );
+        return out.0;
+    }
     check_names_and_types(request, body, &mut out);
     match request {
         Request::Create => check_create(body, ctx, &mut out),
@@ -426,37 +367,42 @@ pub fn check(request: Request, body: &Properties, ctx: &Context) -> Vec<Diagnost
     out.0
 }
 
+/// The property of that name; names compare without regard to case, as Graph's do.
 fn spec(name: &str) -> Option<&'static PropertySpec> {
-    PROPERTIES.iter().find(|s| s.name == name)
+    PROPERTIES
+        .iter()
+        .find(|s| s.name.eq_ignore_ascii_case(name))
 }
 
+/// How many `unknown-property` warnings a check reports before summing up the rest: a
+/// body of 50,000 unknown properties gets a readable answer.
+pub const UNKNOWN_PROPERTIES_SHOWN: usize = 20;
+
 fn check_names_and_types(request: Request, body: &Properties, out: &mut Diagnostics) {
+    for name in body.repeated() {
+        out.warning(
+            C::DuplicateProperty,
+            Some(spec(name).map_or(name.as_str(), |s| s.name)),
+            format!(
+                "`{}` is given more than once (property names compare without regard to case); the last value is used",
+                shortened(name)
+            ),
+            Some("keep one of them".to_owned()),
+        );
+    }
+    let mut unknown = 0usize;
     for (name, value) in body.iter() {
         let Some(spec) = spec(name) else {
             if name.starts_with('@') {
                 continue; // OData annotations such as @odata.type
             }
-            let closest = PROPERTIES
-                .iter()
-                .map(|s| {
-                    (
-                        strsim::normalized_levenshtein(
-                            &s.name.to_lowercase(),
-                            &name.to_lowercase(),
-                        ),
-                        s.name,
-                    )
-                })
-                .max_by(|a, b| a.0.total_cmp(&b.0))
-                .filter(|(score, _)| *score >= 0.7);
-            out.warning(
-                "unknown-property",
-                Some(name),
-                format!("`{name}` is not a property of a subscription; Graph ignores it"),
-                closest.map(|(_, n)| format!("did you mean `{n}`?")),
-            );
+            unknown += 1;
+            if unknown <= UNKNOWN_PROPERTIES_SHOWN {
+                unknown_property(name, out);
+            }
             continue;
         };
+        let name = spec.name;
         let type_ok = matches!(
             (spec.expect, value),
             (_, Value::Null) | (Expect::Text, Value::String(_)) | (Expect::Flag, Value::Bool(_))
@@ -467,7 +413,7 @@ fn check_names_and_types(request: Request, body: &Properties, out: &mut Diagnost
                 Expect::Flag => "`true` or `false`",
             };
             out.error(
-                "wrong-type",
+                C::WrongType,
                 Some(name),
                 format!("`{name}` is {}, but must be {wanted}", value.type_name()),
                 None,
@@ -475,7 +421,7 @@ fn check_names_and_types(request: Request, body: &Properties, out: &mut Diagnost
         }
         if spec.role == Role::ReadOnly {
             out.warning(
-                "read-only-property",
+                C::ReadOnlyProperty,
                 Some(name),
                 format!("`{name}` is set by Graph; a request cannot set it"),
                 Some(format!("remove `{name}`")),
@@ -484,24 +430,69 @@ fn check_names_and_types(request: Request, body: &Properties, out: &mut Diagnost
             check_not_updatable(name, out);
         }
     }
+    if unknown > UNKNOWN_PROPERTIES_SHOWN {
+        let more = unknown - UNKNOWN_PROPERTIES_SHOWN;
+        out.warning(
+            C::UnknownProperty,
+            None,
+            format!("and {more} more properties that are not properties of a subscription; Graph ignores them"),
+            Some("send the subscription's properties only".to_owned()),
+        );
+    }
+}
+
+fn unknown_property(name: &str, out: &mut Diagnostics) {
+    let plain = crate::quote::skeleton(name);
+    let compared = plain.as_deref().unwrap_or(name).to_lowercase();
+    // Property names are short: a long name is far from all of them, and comparing it
+    // would cost its length times theirs.
+    let closest = (compared.len() <= 64)
+        .then(|| {
+            PROPERTIES
+                .iter()
+                .map(|s| {
+                    (
+                        strsim::normalized_levenshtein(&s.name.to_lowercase(), &compared),
+                        s.name,
+                    )
+                })
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .filter(|(score, _)| *score >= 0.7)
+        })
+        .flatten();
+    let hint = match (closest, crate::quote::suspicious(name)) {
+        (Some((_, n)), Some(found)) => Some(format!("it contains {found}: did you mean `{n}`?")),
+        (Some((_, n)), None) => Some(format!("did you mean `{n}`?")),
+        (None, Some(found)) => Some(format!("it contains {found}")),
+        (None, None) => None,
+    };
+    out.warning(
+        C::UnknownProperty,
+        Some(name),
+        format!(
+            "`{}` is not a property of a subscription; Graph ignores it",
+            shortened(name)
+        ),
+        hint,
+    );
 }
 
 fn check_not_updatable(name: &str, out: &mut Diagnostics) {
     match name {
         p::LIFECYCLE_URL => out.error(
-            "update-cannot-set",
+            C::UpdateCannotSet,
             Some(name),
             "an update cannot add or change `lifecycleNotificationUrl`",
             Some("delete the subscription and create it again with `lifecycleNotificationUrl`".into()),
         ),
         p::RESOURCE => out.error(
-            "update-cannot-set",
+            C::UpdateCannotSet,
             Some(name),
             "an update cannot change a subscription's `resource` (nor its payment model)",
             Some("create a new subscription for the new resource, then delete this one".into()),
         ),
         _ => out.warning(
-            "update-ignored",
+            C::UpdateIgnored,
             Some(name),
             format!("an update can only change `expirationDateTime`, `notificationUrl` and the encryption certificate; `{name}` is ignored"),
             Some(format!("remove `{name}`, or create a new subscription to change it")),
@@ -512,11 +503,22 @@ fn check_not_updatable(name: &str, out: &mut Diagnostics) {
 /// Parses and resolves the resource, reporting why it cannot be.
 /// `field` is `None` for the context's resource (not a property of the body).
 fn resource(text: &str, field: Option<&str>, out: &mut Diagnostics) -> Option<Resource> {
+    if field.is_some() && text.trim() != text && !text.trim().is_empty() {
+        out.error(
+            C::ResourceWhitespace,
+            field,
+            format!(
+                "`resource` has white space around `{}`",
+                shortened(text.trim())
+            ),
+            Some("remove the spaces and line breaks around the path".to_owned()),
+        );
+    }
     let path = match ResourcePath::parse(text) {
         Ok(path) => path,
         Err(e) => {
             out.error(
-                "invalid-resource",
+                C::InvalidResource,
                 field,
                 format!("`{}` is not a resource path: {e}", shortened(text)),
                 e.hint(),
@@ -524,23 +526,56 @@ fn resource(text: &str, field: Option<&str>, out: &mut Diagnostics) -> Option<Re
             return None;
         }
     };
+    if field.is_some()
+        && let Some(segment) = placeholder(&path)
+    {
+        out.error(
+            C::ResourcePlaceholder,
+            field,
+            format!(
+                "`{}` still holds the documentation's placeholder `{}`",
+                shortened(text.trim()),
+                shortened(&segment)
+            ),
+            Some(format!(
+                "replace `{}` with the id of the resource to watch",
+                shortened(&segment)
+            )),
+        );
+    }
     match catalogue::resolve(&path) {
         Ok(resource) => Some(resource),
         Err(e) => {
-            out.error("unknown-resource", field, e.to_string(), Some(e.hint()));
+            out.error(C::UnknownResource, field, e.to_string(), Some(e.hint()));
             None
         }
     }
 }
 
+/// The first `{...}` placeholder of a path, in a segment or a key: the documentation's
+/// `{id}`, `{site-id}`, `{user-id}`. A path a request sends must name a real resource.
+fn placeholder(path: &ResourcePath) -> Option<String> {
+    let is_placeholder = |text: &str| {
+        let text = text.trim_matches('\'');
+        text.len() > 2 && text.starts_with('{') && text.ends_with('}')
+    };
+    path.segments().iter().find_map(|segment| match segment {
+        Segment::Name(name) if is_placeholder(name) => Some(name.clone()),
+        Segment::Keyed { key, .. } if is_placeholder(key) => {
+            Some(key.trim_matches('\'').to_owned())
+        }
+        _ => None,
+    })
+}
+
 fn parse_expiration(text: &str, out: &mut Diagnostics) -> Option<DateTime<Utc>> {
-    match DateTime::parse_from_rfc3339(text) {
-        Ok(t) => Some(t.with_timezone(&Utc)),
+    match Timestamp::parse(text) {
+        Ok(t) => Some(t.get()),
         Err(e) => {
             out.error(
-                "invalid-expiration",
+                C::InvalidExpiration,
                 Some(p::EXPIRATION),
-                format!("`{text}` is not an RFC 3339 date and time: {e}"),
+                e.to_string(),
                 Some("write it with its offset, in UTC: `2026-11-23T18:23:45Z`".into()),
             );
             None
@@ -559,7 +594,7 @@ fn check_expiration(
     let Some(resource) = resource else {
         if expiration <= ctx.now {
             out.error(
-                "expiration-not-in-future",
+                C::ExpirationNotInFuture,
                 field,
                 format!(
                     "{} is not in the future (now is {})",
@@ -575,7 +610,7 @@ fn check_expiration(
     match lifetime::judge_expiration(kind, include_resource_data, expiration, ctx.now) {
         ExpirationVerdict::Accepted => {}
         ExpirationVerdict::NotInFuture => out.error(
-            "expiration-not-in-future",
+            C::ExpirationNotInFuture,
             field,
             format!(
                 "{} is not in the future (now is {})",
@@ -601,14 +636,14 @@ fn check_expiration(
                 ""
             };
             out.error(
-                "expiration-beyond-maximum",
+                C::ExpirationBeyondMaximum,
                 field,
                 format!("{} is beyond the maximum lifetime of {kind} subscriptions{why}: {minutes} minutes", time(expiration)),
                 Some(format!("use {} or earlier, and renew before it", time(latest))),
             );
         }
         ExpirationVerdict::RaisedToMinimum { effective } => out.warning(
-            "expiration-raised",
+            C::ExpirationRaised,
             field,
             format!(
                 "{} is less than 45 minutes away; Graph raises it to {}",
@@ -620,63 +655,82 @@ fn check_expiration(
     }
 }
 
-/// `https://` URL checks; `EventHub:https://...` and `EventGrid:?...` are Graph's
-/// other delivery forms.
-fn check_url(field: &str, url: &str, out: &mut Diagnostics) {
-    if url.starts_with("EventGrid:") {
-        return;
-    }
-    let url = url.strip_prefix("EventHub:").unwrap_or(url);
-    let Some((scheme, rest)) = url.split_once("://") else {
-        out.error(
-            "invalid-url",
-            Some(field),
-            format!("`{url}` is not an absolute URL"),
-            Some("write it as `https://host/path`".to_owned()),
-        );
-        return;
+/// A notification or lifecycle URL, in any of Graph's three forms: parsed by the `url`
+/// crate, its host classified. URLs are only ever quoted redacted.
+fn check_url(field: &str, text: &str, out: &mut Diagnostics) {
+    let url = match NotificationUrl::parse(text) {
+        Ok(url) => url,
+        Err(e) => {
+            out.error(C::InvalidUrl, Some(field), e.to_string(), Some(e.hint()));
+            return;
+        }
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit('@').next().unwrap_or_default();
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        host_port.split(':').next().unwrap_or_default()
-    };
-    if host.is_empty() {
-        out.error(
-            "invalid-url",
-            Some(field),
-            format!("`{url}` has no host"),
-            Some("write it as `https://host/path`".to_owned()),
-        );
-        return;
-    }
-    if !scheme.eq_ignore_ascii_case("https") {
-        out.error(
-            "url-not-https",
-            Some(field),
-            format!("`{field}` must use HTTPS, not {scheme}"),
-            Some(format!(
-                "Graph delivers only to https:// endpoints: `https://{rest}`"
-            )),
-        );
-    }
-    let lower = host.to_ascii_lowercase();
-    let loopback = lower == "localhost"
-        || lower.ends_with(".localhost")
-        || lower == "::1"
-        || lower.split('.').next() == Some("127") && lower.split('.').count() == 4;
-    if loopback {
-        out.warning(
-            "url-loopback",
-            Some(field),
-            format!("`{host}` is this machine: Graph cannot reach it, only the local emulator can"),
-            Some(
-                "use a public HTTPS endpoint (or a tunnel to this machine) against a real tenant"
-                    .to_owned(),
+    let shown = url.redacted();
+    let host = url
+        .url()
+        .and_then(|u| u.host_str())
+        .map(|h| shortened(h).to_string())
+        .unwrap_or_default();
+    for finding in url.findings() {
+        match finding {
+            Finding::NotHttps { scheme } => {
+                let https = match shown.split_once("://") {
+                    Some((_, rest)) => format!("https://{rest}"),
+                    None => "https://host/path".to_owned(),
+                };
+                out.error(
+                    C::UrlNotHttps,
+                    Some(field),
+                    format!("`{field}` must use HTTPS, not {}", shortened(&scheme)),
+                    Some(format!("Graph delivers only to https:// endpoints: `{https}`")),
+                );
+            }
+            Finding::Loopback => out.warning(
+                C::UrlLoopback,
+                Some(field),
+                format!("`{host}` is this machine: Graph cannot reach it, only the local emulator can"),
+                Some("use a public HTTPS endpoint (or a tunnel to this machine) against a real tenant".to_owned()),
             ),
-        );
+            Finding::Private => out.warning(
+                C::UrlPrivateAddress,
+                Some(field),
+                format!("`{host}` is a private network address: Graph, on the internet, cannot reach it"),
+                Some("use a public HTTPS endpoint, or a tunnel or reverse proxy to this one".to_owned()),
+            ),
+            Finding::LinkLocal => out.warning(
+                C::UrlLinkLocal,
+                Some(field),
+                format!("`{host}` is a link-local address: only its own network segment reaches it"),
+                Some("use a public HTTPS endpoint".to_owned()),
+            ),
+            Finding::Unreachable { what } => out.error(
+                C::UrlUnreachableAddress,
+                Some(field),
+                format!("`{host}` is {what}: no endpoint can be reached there"),
+                Some("use the public host name of the endpoint".to_owned()),
+            ),
+            Finding::Credentials => out.warning(
+                C::UrlCredentials,
+                Some(field),
+                format!("`{shown}` carries a user name or password: List returns this URL to every caller who can see the subscription"),
+                Some("remove the credentials; authenticate notifications with `clientState` (and validation tokens for rich notifications)".to_owned()),
+            ),
+            Finding::Fragment => out.warning(
+                C::UrlFragment,
+                Some(field),
+                format!("`{shown}` has a #fragment, which is never sent in an HTTP request"),
+                Some("remove the fragment; put what it carries in the path or query".to_owned()),
+            ),
+            Finding::EventGridParameterMissing { name } => out.error(
+                C::EventGridParameterMissing,
+                Some(field),
+                format!("an `EventGrid:` URL needs `{name}`"),
+                Some(format!(
+                    "write `EventGrid:?{}`",
+                    EVENT_GRID_PARAMETERS.map(|n| format!("{n}=...")).join("&")
+                )),
+            ),
+        }
     }
 }
 
@@ -684,7 +738,7 @@ fn check_create(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
     for spec in PROPERTIES.iter().filter(|s| s.role == Role::Required) {
         if body.get(spec.name).is_none() {
             out.error(
-                "missing-property",
+                C::MissingProperty,
                 Some(spec.name),
                 format!("a subscription needs `{}`", spec.name),
                 Some(example(spec.name)),
@@ -699,7 +753,7 @@ fn check_create(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
     if let Some(text) = body.string(p::CHANGE_TYPE) {
         match text.parse::<ChangeTypes>() {
             Err(e) => out.error(
-                "invalid-change-type",
+                C::InvalidChangeType,
                 Some(p::CHANGE_TYPE),
                 e.to_string(),
                 Some(e.hint()),
@@ -710,7 +764,7 @@ fn check_create(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
                     for t in types.iter().filter(|t| !allowed.contains(t)) {
                         let names: Vec<&str> = allowed.iter().map(|a| a.as_str()).collect();
                         out.error(
-                            "change-type-not-supported",
+                            C::ChangeTypeNotSupported,
                             Some(p::CHANGE_TYPE),
                             format!("{} subscriptions do not notify `{t}` changes", r.kind()),
                             Some(format!("use {}", names.join(", "))),
@@ -742,7 +796,7 @@ fn check_create(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
             && body.get(p::LIFECYCLE_URL).is_none()
         {
             out.error(
-                "lifecycle-url-required",
+                C::LifecycleUrlRequired,
                 Some(p::LIFECYCLE_URL),
                 format!("{} subscriptions expiring more than an hour from now need `lifecycleNotificationUrl`", r.kind()),
                 Some("add `lifecycleNotificationUrl` (HTTPS), or expire within the hour".into()),
@@ -753,7 +807,7 @@ fn check_create(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
         let length = state.chars().count();
         if length > CLIENT_STATE_MAX {
             out.error(
-                "client-state-too-long",
+                C::ClientStateTooLong,
                 Some(p::CLIENT_STATE),
                 format!(
                     "`clientState` has {length} characters; at most {CLIENT_STATE_MAX} are accepted"
@@ -767,9 +821,9 @@ fn check_create(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
         && !TLS_VERSIONS.contains(&version)
     {
         out.error(
-            "invalid-tls-version",
+            C::InvalidTlsVersion,
             Some(p::TLS_VERSION),
-            format!("`{version}` is not a TLS version Graph knows"),
+            format!("`{}` is not a TLS version Graph knows", shortened(version)),
             Some(format!(
                 "use one of {} (default v1_2)",
                 TLS_VERSIONS.join(", ")
@@ -792,7 +846,7 @@ fn check_encryption(
             && !r.kind().spec().rich_notifications
         {
             out.error(
-                "rich-notifications-not-supported",
+                C::RichNotificationsNotSupported,
                 Some(p::INCLUDE_RESOURCE_DATA),
                 format!(
                     "{} subscriptions support basic notifications only, without resource data",
@@ -810,7 +864,7 @@ fn check_encryption(
         ] {
             if body.get(name).is_none() {
                 out.error(
-                    "encryption-required",
+                    C::EncryptionRequired,
                     Some(name),
                     format!("notifications with resource data are encrypted: `{name}` is required"),
                     Some(format!("set `{name}` to {what}")),
@@ -822,7 +876,7 @@ fn check_encryption(
         && id.chars().count() > CERTIFICATE_ID_MAX
     {
         out.error(
-            "certificate-id-too-long",
+            C::CertificateIdTooLong,
             Some(p::CERTIFICATE_ID),
             format!("`encryptionCertificateId` has {} characters; at most {CERTIFICATE_ID_MAX} are accepted", id.chars().count()),
             None,
@@ -833,7 +887,7 @@ fn check_encryption(
         && !is_base64(certificate)
     {
         out.error(
-            "invalid-certificate",
+            C::InvalidCertificate,
             Some(p::CERTIFICATE),
             "`encryptionCertificate` is not base64",
             Some("give the DER X.509 certificate, base64-encoded, without PEM header lines".into()),
@@ -863,7 +917,7 @@ fn check_resource_rules(
     let field = Some(p::RESOURCE);
     if !ctx.cloud.supports(kind) {
         out.error(
-            "cloud-not-supported",
+            C::CloudNotSupported,
             field,
             format!(
                 "{kind} subscriptions do not exist in the {} cloud",
@@ -891,9 +945,9 @@ fn check_resource_rules(
         && let Some(Subject::User(user)) = r.subject()
     {
         out.warning(
-            "delegated-other-mailbox",
+            C::DelegatedOtherMailbox,
             field,
-            format!("delegated permissions reach only the signed-in user's mailbox; `{user}` must be that user"),
+            format!("delegated permissions reach only the signed-in user's mailbox; `{}` must be that user", shortened(&user)),
             Some("write `me/...` for the signed-in user; use application permissions for another mailbox (not the *.Shared permissions)".to_owned()),
         );
     }
@@ -906,7 +960,7 @@ fn check_resource_rules(
         && !r.pattern().accepts_user_specific_properties()
     {
         out.error(
-            "user-specific-properties-not-supported",
+            C::UserSpecificPropertiesNotSupported,
             field,
             format!("`notifyOnUserSpecificProperties` applies to one chat or to a user's chats, not to {}", r.pattern().path()),
             Some("use it on `chats/{id}` or `users/{id}/chats`, or remove it".into()),
@@ -914,7 +968,7 @@ fn check_resource_rules(
     }
     for name in query.unknown_params().filter(|n| !n.starts_with('$')) {
         out.warning(
-            "unknown-query-parameter",
+            C::UnknownQueryParameter,
             field,
             format!("Graph gives `{name}` no meaning on a subscription resource"),
             None,
@@ -922,7 +976,7 @@ fn check_resource_rules(
     }
     if body.get(p::QUERY_OPTIONS).is_some() && kind.spec().service != Service::UniversalPrint {
         out.warning(
-            "query-options-ignored",
+            C::QueryOptionsIgnored,
             Some(p::QUERY_OPTIONS),
             "`notificationQueryOptions` applies only to Universal Print resources",
             Some(format!("remove `{}`", p::QUERY_OPTIONS)),
@@ -946,7 +1000,7 @@ fn check_permission_type(
             .map(|t| t.as_str())
             .collect();
         out.error(
-            "permission-type-not-supported",
+            C::PermissionTypeNotSupported,
             Some(p::RESOURCE),
             format!(
                 "{} ({}) cannot be subscribed to with {} permissions",
@@ -973,13 +1027,13 @@ fn check_drive(r: &Resource, ctx: &Context, out: &mut Diagnostics) {
         match ctx.permission_type {
             Some(PermissionType::DelegatedPersonal) => {}
             Some(_) => out.error(
-                "onedrive-business-root-only",
+                C::OnedriveBusinessRootOnly,
                 Some(p::RESOURCE),
                 message,
                 hint,
             ),
             None => out.warning(
-                "onedrive-business-root-only",
+                C::OnedriveBusinessRootOnly,
                 Some(p::RESOURCE),
                 format!("{message}; this is fine on a personal OneDrive"),
                 hint,
@@ -993,9 +1047,12 @@ fn check_drive(r: &Resource, ctx: &Context, out: &mut Diagnostics) {
             .is_some_and(|leaf| leaf.contains('.'))
     {
         out.warning(
-            "drive-item-looks-like-a-file",
+            C::DriveItemLooksLikeAFile,
             Some(p::RESOURCE),
-            format!("`{path}` looks like a file; subscriptions watch folders, never single files"),
+            format!(
+                "`{}` looks like a file; subscriptions watch folders, never single files",
+                shortened(path)
+            ),
             Some("subscribe to the folder that holds it".into()),
         );
     }
@@ -1006,7 +1063,7 @@ fn check_model(r: &Resource, out: &mut Diagnostics) {
     match payment_model::judge(r) {
         ModelVerdict::NotApplicable | ModelVerdict::Accepted(_) => {}
         ModelVerdict::NotLimited { given } => out.warning(
-            "payment-model-not-applicable",
+            C::PaymentModelNotApplicable,
             field,
             format!(
                 "`model={given}` applies only to the Teams limited APIs; {} is not one",
@@ -1015,7 +1072,7 @@ fn check_model(r: &Resource, out: &mut Diagnostics) {
             Some("remove `model`".into()),
         ),
         ModelVerdict::Evaluation { accepted } => out.warning(
-            "evaluation-mode",
+            C::EvaluationMode,
             field,
             format!(
                 "{} is a Teams limited API and no `model` is given: evaluation mode",
@@ -1024,7 +1081,7 @@ fn check_model(r: &Resource, out: &mut Diagnostics) {
             Some(format!("add {}; {METERING_NOTE}", models(accepted))),
         ),
         ModelVerdict::NotAccepted { given, accepted } => out.error(
-            "payment-model-not-accepted",
+            C::PaymentModelNotAccepted,
             field,
             format!("{} does not accept `model={given}`", r.pattern().path()),
             Some(format!("use {}; {METERING_NOTE}", models(accepted))),
@@ -1060,7 +1117,7 @@ fn example(name: &str) -> String {
 fn check_update(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
     if body.get(p::EXPIRATION).is_none() && body.get(p::NOTIFICATION_URL).is_none() {
         out.error(
-            "update-needs-expiration-or-url",
+            C::UpdateNeedsExpirationOrUrl,
             None,
             "Subscription must contain either the 'expirationDateTime' or 'notificationUrl' property and its value.",
             Some("an update sets `expirationDateTime` (renewal) or `notificationUrl`, or both".into()),
@@ -1075,7 +1132,7 @@ fn check_update(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
             p::CERTIFICATE
         };
         out.error(
-            "certificate-rotation-incomplete",
+            C::CertificateRotationIncomplete,
             Some(missing),
             "rotating the encryption certificate takes `encryptionCertificate` and `encryptionCertificateId` together",
             Some(format!("add `{missing}`")),
@@ -1091,7 +1148,7 @@ fn check_update(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
         && payment_model::changes_model(before, &after)
     {
         out.error(
-            "payment-model-change",
+            C::PaymentModelChange,
             Some(p::RESOURCE),
             "an update cannot add or change a subscription's payment model",
             Some("create a new subscription with the new `model`, then delete this one".into()),
@@ -1108,7 +1165,7 @@ fn check_update(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
         check_expiration(existing.as_ref(), false, expiration, ctx, out);
         match &existing {
             None => out.warning(
-                "subscription-resource-unknown",
+                C::SubscriptionResourceUnknown,
                 Some(p::EXPIRATION),
                 "without the subscription's resource, the expiration is not checked against its maximum lifetime",
                 Some("give the resource of the subscription being updated (`--resource`)".into()),
@@ -1120,7 +1177,7 @@ fn check_update(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
                 if rich < lifetime::max_lifetime(r.kind(), false) && expiration - ctx.now > rich {
                     let minutes = rich.num_minutes();
                     out.warning(
-                        "expiration-beyond-rich-maximum",
+                        C::ExpirationBeyondRichMaximum,
                         Some(p::EXPIRATION),
                         format!("beyond {minutes} minutes: too far if this {} subscription includes resource data", r.kind()),
                         Some(format!("{} subscriptions with resource data live at most {minutes} minutes", r.kind())),
@@ -1132,4 +1189,102 @@ fn check_update(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
     if let Some(r) = &existing {
         check_resource_rules(r, body, Request::Update, ctx, out);
     }
+}
+
+/// A request that passed its check: the typed body, and the warnings it still has.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked<T> {
+    /// The typed request, ready to send.
+    pub request: T,
+    /// What Graph accepts but probably not as meant.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Checks a create body and, when it has no error, returns it typed: what the emulator
+/// stores and the client sends. Otherwise every diagnostic, errors first as found.
+pub fn create(
+    body: &Properties,
+    ctx: &Context,
+) -> Result<Checked<CreateSubscription>, Vec<Diagnostic>> {
+    let diagnostics = check(Request::Create, body, ctx);
+    if has_errors(&diagnostics) {
+        return Err(diagnostics);
+    }
+    let typed = (|| {
+        let mut request = CreateSubscription::new(
+            body.string(p::RESOURCE)?,
+            body.string(p::CHANGE_TYPE)?.parse().ok()?,
+            NotificationUrl::parse(body.string(p::NOTIFICATION_URL)?).ok()?,
+            Timestamp::parse(body.string(p::EXPIRATION)?).ok()?,
+        );
+        request.client_state = match body.string(p::CLIENT_STATE) {
+            Some(state) => Some(ClientState::new(state).ok()?),
+            None => None,
+        };
+        request.lifecycle_notification_url = match body.string(p::LIFECYCLE_URL) {
+            Some(url) => Some(NotificationUrl::parse(url).ok()?),
+            None => None,
+        };
+        request.include_resource_data = body.boolean(p::INCLUDE_RESOURCE_DATA);
+        request.encryption_certificate =
+            body.string(p::CERTIFICATE).map(EncryptionCertificate::new);
+        request.encryption_certificate_id = body.string(p::CERTIFICATE_ID).map(str::to_owned);
+        request.latest_supported_tls_version = body.string(p::TLS_VERSION).map(str::to_owned);
+        request.notification_query_options = body.string(p::QUERY_OPTIONS).map(str::to_owned);
+        request.notification_url_app_id =
+            body.string(p::NOTIFICATION_URL_APP_ID).map(str::to_owned);
+        request.notification_content_type = body.string(p::CONTENT_TYPE).map(str::to_owned);
+        Some(request)
+    })();
+    match typed {
+        Some(request) => Ok(Checked {
+            request,
+            warnings: diagnostics,
+        }),
+        // Unreachable while the rules above hold: each value read here was checked.
+        None => Err(diagnostics),
+    }
+}
+
+/// Checks an update body and, when it has no error, returns it typed.
+pub fn update(
+    body: &Properties,
+    ctx: &Context,
+) -> Result<Checked<UpdateSubscription>, Vec<Diagnostic>> {
+    let diagnostics = check(Request::Update, body, ctx);
+    if has_errors(&diagnostics) {
+        return Err(diagnostics);
+    }
+    let typed = (|| {
+        Some(UpdateSubscription {
+            expiration_date_time: match body.string(p::EXPIRATION) {
+                Some(t) => Some(Timestamp::parse(t).ok()?),
+                None => None,
+            },
+            notification_url: match body.string(p::NOTIFICATION_URL) {
+                Some(url) => Some(NotificationUrl::parse(url).ok()?),
+                None => None,
+            },
+            encryption_certificate: body.string(p::CERTIFICATE).map(EncryptionCertificate::new),
+            encryption_certificate_id: body.string(p::CERTIFICATE_ID).map(str::to_owned),
+        })
+    })();
+    match typed {
+        Some(request) => Ok(Checked {
+            request,
+            warnings: diagnostics,
+        }),
+        None => Err(diagnostics),
+    }
+}
+
+/// A typed request body that [`Properties`] can be made from, to check it like any body.
+pub trait Body: serde::Serialize + private::Sealed {}
+impl Body for CreateSubscription {}
+impl Body for UpdateSubscription {}
+
+mod private {
+    pub trait Sealed {}
+    impl Sealed for crate::subscription::CreateSubscription {}
+    impl Sealed for crate::subscription::UpdateSubscription {}
 }
