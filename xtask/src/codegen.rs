@@ -187,17 +187,19 @@ pub fn render(rows: &[MergedRow]) -> String {
             None => "None".to_owned(),
         };
         let sources: Vec<String> = row.sources.iter().map(|s| format!("{s:?}")).collect();
+        let notes: Vec<String> = row.notes.iter().map(|n| format!("{n:?}")).collect();
         let _ = writeln!(
             s,
             "Row {{ operation: Operation::{operation}, kind: {:?}, pattern: {pattern}, \
              account_scope: AccountScope::{scope}, label: {:?}, delegated_work: {}, \
-             delegated_personal: {}, application: {}, sources: &[{}] }},",
+             delegated_personal: {}, application: {}, sources: &[{}], notes: &[{}] }},",
             row.key.kind,
             row.label,
             render_cell(&row.cells[0]),
             render_cell(&row.cells[1]),
             render_cell(&row.cells[2]),
-            sources.join(", ")
+            sources.join(", "),
+            notes.join(", ")
         );
     }
     s.push_str("];\n");

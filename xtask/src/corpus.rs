@@ -383,6 +383,8 @@ pub struct MergedRow {
     pub cells: [Cell; 3],
     /// The pages that have the row.
     pub sources: Vec<String>,
+    /// Sentences for readers of the row: how other pages differ from the one it follows.
+    pub notes: Vec<String>,
 }
 
 /// Merges the pages of each operation into one table: a row present in several pages
@@ -420,6 +422,7 @@ pub fn merge(pages: &[PageFile]) -> Result<Vec<MergedRow>> {
                         label: row.title(),
                         cells,
                         sources: vec![page.name.clone()],
+                        notes: Vec::new(),
                     }),
                 }
             }

@@ -18,6 +18,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("CallRecords.Read.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -32,6 +33,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelMessage.Read.All"),
         ]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -43,6 +45,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("ChannelMessage.Read.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -54,6 +57,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Chat.Read.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -65,6 +69,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Chat.Read.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -76,6 +81,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Contacts.Read")]),
         application: Some(&[Permission::new("Contacts.Read")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -87,6 +93,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Files.ReadWrite")]),
         application: None,
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -98,6 +105,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Files.ReadWrite.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -109,6 +117,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Calendars.Read")]),
         application: Some(&[Permission::new("Calendars.Read")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -120,6 +129,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Group.Read.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -131,6 +141,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: None,
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -142,6 +153,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Sites.ReadWrite.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -162,6 +174,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Mail.Read"),
         ]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -173,6 +186,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: None,
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -187,6 +201,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Printer.ReadWrite.All"),
         ]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -198,6 +213,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("PrintTaskDefinition.ReadWrite.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -209,6 +225,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("SecurityEvents.ReadWrite.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -220,6 +237,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("User.Read.All")]),
         application: Some(&[Permission::new("User.Read.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -231,6 +249,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("CallRecords.Read.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -245,6 +264,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelSettings.Read.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -262,6 +282,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelSettings.Read.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -277,6 +298,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -299,6 +321,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -314,6 +337,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.WhereInstalled"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -328,6 +352,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelMessage.Read.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -339,6 +364,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("ChannelMessage.Read.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -350,6 +376,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Chat.Read.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -361,6 +388,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Chat.Read.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -378,6 +406,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -392,6 +421,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.WhereInstalled"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -403,6 +433,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Contacts.Read")]),
         application: Some(&[Permission::new("Contacts.Read")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -420,6 +451,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -445,6 +477,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -462,6 +495,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.WhereInstalled"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -473,6 +507,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("TeamMember.Read.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -484,6 +519,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("ChannelMember.Read.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -495,6 +531,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Files.ReadWrite")]),
         application: None,
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -506,6 +543,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Files.ReadWrite.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -517,6 +555,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Calendars.Read")]),
         application: Some(&[Permission::new("Calendars.Read")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -528,6 +567,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Group.Read.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -539,6 +579,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: None,
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -550,6 +591,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Sites.ReadWrite.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -567,6 +609,7 @@ pub(super) static ROWS: &[Row] = &[
         ]),
         application: Some(&[Permission::new("Mail.Read")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -581,6 +624,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Printer.ReadWrite.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -592,6 +636,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("PrintTaskDefinition.ReadWrite.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -603,6 +648,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("SecurityEvents.ReadWrite.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -617,6 +663,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("TeamSettings.Read.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -634,6 +681,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("TeamSettings.Read.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -645,6 +693,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Tasks.ReadWrite")]),
         application: None,
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -656,6 +705,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("User.Read.All")]),
         application: Some(&[Permission::new("User.Read.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -667,6 +717,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingRecording.Read.All")]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -678,6 +729,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingRecording.Read.All")]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -689,6 +741,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingRecording.Read.All")]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -700,6 +753,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingTranscript.Read.All")]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -711,6 +765,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingTranscript.Read.All")]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -722,6 +777,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingTranscript.Read.All")]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -741,6 +797,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -758,6 +815,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -775,6 +833,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -786,6 +845,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: None,
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -803,6 +863,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -820,6 +881,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -837,6 +899,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -848,6 +911,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("VirtualEvent.Read.All")]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -859,6 +923,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("CallRecords.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -870,6 +935,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingRecording.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -881,6 +947,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingRecording.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -892,6 +959,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingRecording.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -903,6 +971,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingTranscript.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -914,6 +983,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingTranscript.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -925,6 +995,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingTranscript.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -940,6 +1011,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelSettings.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -959,6 +1031,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelSettings.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -974,6 +1047,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -996,6 +1070,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1011,6 +1086,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.WhereInstalled"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1025,6 +1101,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelMessage.Read.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1036,6 +1113,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("ChannelMessage.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1047,6 +1125,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Chat.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1058,6 +1137,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Chat.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1075,6 +1155,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1089,6 +1170,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.WhereInstalled"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1100,6 +1182,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Contacts.Read")]),
         application: Some(&[Permission::new("Contacts.Read")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1117,6 +1200,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1142,6 +1226,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1159,6 +1244,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.WhereInstalled"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1170,6 +1256,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("TeamMember.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1181,6 +1268,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("ChannelMember.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1192,6 +1280,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Files.ReadWrite")]),
         application: None,
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1203,6 +1292,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Files.ReadWrite.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1214,6 +1304,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Calendars.Read")]),
         application: Some(&[Permission::new("Calendars.Read")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1225,6 +1316,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Group.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1236,6 +1328,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: None,
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1247,6 +1340,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Sites.ReadWrite.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1264,6 +1358,7 @@ pub(super) static ROWS: &[Row] = &[
         ]),
         application: Some(&[Permission::new("Mail.Read")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1281,6 +1376,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1298,6 +1394,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1312,6 +1409,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Printer.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1323,6 +1421,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("PrintTaskDefinition.ReadWrite.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1334,6 +1433,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("SecurityEvents.ReadWrite.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1351,6 +1451,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1368,6 +1469,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1382,6 +1484,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("TeamSettings.Read.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1399,6 +1502,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("TeamSettings.Read.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1416,6 +1520,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1427,6 +1532,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Tasks.ReadWrite")]),
         application: None,
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1438,6 +1544,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("User.Read.All")]),
         application: Some(&[Permission::new("User.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1449,6 +1556,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("VirtualEvent.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1460,6 +1568,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("CallRecords.Read.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1475,6 +1584,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelSettings.ReadWrite.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1494,6 +1604,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelSettings.ReadWrite.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1509,6 +1620,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1532,6 +1644,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1551,6 +1664,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelMessage.Read.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1562,6 +1676,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("ChannelMessage.Read.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1577,6 +1692,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Chat.Read.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1588,6 +1704,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Chat.Read.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1605,6 +1722,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1622,6 +1740,7 @@ pub(super) static ROWS: &[Row] = &[
         ]),
         application: Some(&[Permission::new("Contacts.Read")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1633,6 +1752,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("ChannelMember.Read.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1650,6 +1770,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1676,6 +1797,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1690,6 +1812,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("TeamMember.Read.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1704,6 +1827,7 @@ pub(super) static ROWS: &[Row] = &[
         ]),
         application: None,
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1718,6 +1842,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Files.ReadWrite.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1735,6 +1860,7 @@ pub(super) static ROWS: &[Row] = &[
         ]),
         application: Some(&[Permission::new("Calendars.Read")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1749,6 +1875,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Group.Read.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1763,6 +1890,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: None,
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1777,6 +1905,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Sites.ReadWrite.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1796,6 +1925,7 @@ pub(super) static ROWS: &[Row] = &[
         ]),
         application: Some(&[Permission::new("Mail.Read")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1810,6 +1940,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: None,
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1824,6 +1955,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Printer.ReadWrite.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1835,6 +1967,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("PrintTaskDefinition.ReadWrite.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1849,6 +1982,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("SecurityEvents.ReadWrite.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1863,6 +1997,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("TeamSettings.Read.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1881,6 +2016,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("TeamSettings.Read.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1898,6 +2034,7 @@ pub(super) static ROWS: &[Row] = &[
         ]),
         application: None,
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1912,5 +2049,6 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("User.Read.All")]),
         application: Some(&[Permission::new("User.Read.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
 ];
