@@ -43,6 +43,9 @@ fn generated_permission_table() {
                 show(row.cell(t))
             ));
         }
+        for note in row.notes {
+            text.push_str(&format!("         note: {note}\n"));
+        }
     }
     insta::assert_snapshot!(text);
 }

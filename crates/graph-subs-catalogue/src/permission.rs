@@ -113,8 +113,8 @@ pub enum AccountScope {
     Organizational,
 }
 
-/// One row of one operation's table, after the French and English pages were merged and
-/// the errata applied.
+/// One row of one operation's table, after the errata were applied and the French and
+/// English pages merged, the French (seed) page's cells winning where they differ.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     /// The page's operation.

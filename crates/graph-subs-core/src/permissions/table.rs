@@ -262,9 +262,12 @@ pub(super) static ROWS: &[Row] = &[
         application: Some(&[
             Permission::new("Channel.ReadBasic.All"),
             Permission::new("ChannelSettings.Read.All"),
+            Permission::new("ChannelSettings.ReadWrite.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
-        notes: &[],
+        notes: &[
+            "the English Update page (update.en.md) lists Channel.ReadBasic.All, ChannelSettings.Read.All for Application; this table follows the French Update page (update.fr.txt), which adds ChannelSettings.ReadWrite.All",
+        ],
     },
     Row {
         operation: Operation::Update,
@@ -275,14 +278,18 @@ pub(super) static ROWS: &[Row] = &[
         delegated_work: Some(&[
             Permission::new("Channel.ReadBasic.All"),
             Permission::new("ChannelSettings.Read.All"),
+            Permission::new("ChannelSettings.ReadWrite.All"),
         ]),
         delegated_personal: None,
         application: Some(&[
             Permission::new("Channel.ReadBasic.All"),
             Permission::new("ChannelSettings.Read.All"),
+            Permission::new("ChannelSettings.ReadWrite.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
-        notes: &[],
+        notes: &[
+            "the English Update page (update.en.md) lists Channel.ReadBasic.All, ChannelSettings.Read.All for Delegated (work or school account) and Application; this table follows the French Update page (update.fr.txt), which adds ChannelSettings.ReadWrite.All",
+        ],
     },
     Row {
         operation: Operation::Update,
