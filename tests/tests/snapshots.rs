@@ -75,6 +75,10 @@ fn permissions_outputs() {
         &["permissions", "/chats/19:abc@thread.v2", "--op", "list"],
     );
     transcript(
+        "channels_update_seed_note",
+        &["permissions", "teams/{id}/channels", "--op", "update"],
+    );
+    transcript(
         "presence_delete_undocumented",
         &[
             "permissions",
@@ -117,6 +121,10 @@ fn explain_outputs() {
     transcript(
         "explain_presence",
         &["explain", "communications/presences/{id}", "--now", now],
+    );
+    transcript(
+        "explain_channels",
+        &["explain", "teams/{id}/channels", "--now", now],
     );
     transcript(
         "explain_drive_json",
