@@ -42,6 +42,17 @@ fn every_kind_is_explained_consistently_with_permissions() {
                         e["permissions"][op]["documented"], p["documented"],
                         "{example} {op}"
                     );
+                    // The rows' notes, which `permissions` prints among its own.
+                    for note in e["permissions"][op]["notes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                    {
+                        assert!(
+                            p["notes"].as_array().unwrap().contains(note),
+                            "{example} {op}: {note}"
+                        );
+                    }
                 }
                 Exit::No => assert!(e["permissions"][op].is_null(), "{example} {op}"),
                 Exit::Usage | Exit::Output => panic!("{example}: {}", run.stderr),
@@ -78,4 +89,67 @@ fn explain_states_the_rules_of_a_resource() {
     assert_eq!(e["permissions"]["delete"]["documented"], false);
     assert_eq!(e["permissions"]["delete"]["closestOperation"], "update");
     assert_eq!(e["quota"], "650 users per subscription (in the `$filter`)");
+}
+
+/// The note of the channel rows: the English Update page lacks ChannelSettings.ReadWrite.All,
+/// which the French Update page (the specification, and the table) lists.
+const CHANNEL_NOTE: &str = "the English Update page (update.en.md) lists Channel.ReadBasic.All, \
+    ChannelSettings.Read.All for Delegated (work or school account) and Application; this table \
+    follows the French Update page (update.fr.txt), which adds ChannelSettings.ReadWrite.All";
+
+#[test]
+fn permissions_shows_where_the_english_page_differs_from_the_seed() {
+    let args = ["permissions", "teams/{id}/channels", "--op", "update"];
+    let run = graph_subs(&args);
+    assert_eq!(run.exit, Exit::Success, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(&format!("\nnote: {CHANNEL_NOTE}\n")),
+        "{}",
+        run.stdout
+    );
+
+    let run = graph_subs(&[&args[..], &["--json"]].concat());
+    let answer: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(answer["notes"], serde_json::json!([CHANNEL_NOTE]));
+
+    // The Delete page's row has no English counterpart, so no note.
+    let run = graph_subs(&[
+        "permissions",
+        "teams/{id}/channels",
+        "--op",
+        "delete",
+        "--json",
+    ]);
+    let answer: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(answer.get("notes").is_none(), "{answer}");
+}
+
+#[test]
+fn explain_shows_the_note_under_the_operation_whose_row_has_it() {
+    let e = explain("teams/{id}/channels");
+    assert_eq!(
+        e["permissions"]["update"]["notes"],
+        serde_json::json!([CHANNEL_NOTE])
+    );
+    assert!(e["permissions"]["delete"].get("notes").is_none());
+    assert!(e["permissions"]["list"].get("notes").is_none());
+
+    let run = graph_subs(&[
+        "explain",
+        "teams/{id}/channels",
+        "--now",
+        "2026-11-22T09:00:00Z",
+    ]);
+    assert_eq!(run.exit, Exit::Success, "{}", run.stderr);
+    let update = run
+        .stdout
+        .split("\n  update\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n  delete\n").next())
+        .unwrap_or_else(|| panic!("an update section:\n{}", run.stdout));
+    assert!(
+        update.contains(&format!("\n    note: {CHANNEL_NOTE}")),
+        "{}",
+        run.stdout
+    );
 }

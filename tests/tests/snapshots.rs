@@ -43,6 +43,9 @@ fn generated_permission_table() {
                 show(row.cell(t))
             ));
         }
+        for note in row.notes {
+            text.push_str(&format!("         note: {note}\n"));
+        }
     }
     insta::assert_snapshot!(text);
 }
@@ -70,6 +73,10 @@ fn permissions_outputs() {
     transcript(
         "chat_list_rsc",
         &["permissions", "/chats/19:abc@thread.v2", "--op", "list"],
+    );
+    transcript(
+        "channels_update_seed_note",
+        &["permissions", "teams/{id}/channels", "--op", "update"],
     );
     transcript(
         "presence_delete_undocumented",
@@ -114,6 +121,10 @@ fn explain_outputs() {
     transcript(
         "explain_presence",
         &["explain", "communications/presences/{id}", "--now", now],
+    );
+    transcript(
+        "explain_channels",
+        &["explain", "teams/{id}/channels", "--now", now],
     );
     transcript(
         "explain_drive_json",

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use graph_subs_catalogue::permission::AccountScope;
 
-use crate::corpus::{self, Disagreement, MergedRow, PageFile};
+use crate::corpus::{self, Difference, Disagreement, MergedRow, PageFile};
 use crate::errata::{self, Applied};
 use crate::page::Cell;
 
@@ -31,6 +31,9 @@ pub struct Generated {
     pub found: Vec<Disagreement>,
     /// The errata applied.
     pub applied: Vec<Applied>,
+    /// Where a seed page and another page differ, errata applied: the table follows the
+    /// seed and the row carries these notes.
+    pub differences: Vec<Difference>,
     /// Rows only some pages of an operation have.
     pub coverage: Vec<String>,
     /// How many rows the table has.
@@ -74,6 +77,17 @@ impl Generated {
                 a.changes.join("; ")
             );
         }
+        let _ = writeln!(
+            s,
+            "seed differences: {} (the table follows the seed page and notes the other)",
+            self.differences.len()
+        );
+        for d in &self.differences {
+            let _ = writeln!(s, "  - {}", d.message);
+            for note in &d.notes {
+                let _ = writeln!(s, "    note: {note}");
+            }
+        }
         for note in &self.coverage {
             let _ = writeln!(s, "coverage: {note}");
         }
@@ -83,26 +97,49 @@ impl Generated {
 }
 
 /// Generates the table from the pages in `docs` (and `docs/errata.toml`). Fails, listing
-/// every one, when a disagreement is left unresolved or an erratum does not apply.
+/// every one, when a disagreement is left unresolved or an erratum does not apply. Where
+/// a seed page and another page differ, the table follows the seed and notes the other.
 pub fn generate(docs: &Path) -> Result<Generated> {
     let mut pages = corpus::load_pages(docs)?;
     let errata = errata::load(&docs.join(ERRATA))?;
-    let found = corpus::disagreements(&pages);
+    let before = corpus::cross_check(&pages);
+    let found = before.disagreements;
     let applied = errata::apply(&mut pages, &errata)?;
     for a in &applied {
-        if !found.iter().any(|d| d.rows.contains(&a.target)) {
-            let page = &pages[a.target.page];
+        if found.iter().any(|d| d.rows.contains(&a.target)) {
+            continue;
+        }
+        let page = &pages[a.target.page];
+        let row = &page.rows[a.target.row];
+        if let Some(d) = before
+            .differences
+            .iter()
+            .find(|d| d.seed == a.target || d.other == a.target)
+        {
             bail!(
-                "erratum {} corrects {} line {} `{}`, which no cross-check disagrees with: \
-                 errata resolve disagreements only; remove it",
+                "erratum {} corrects {} line {} `{}`, which only differs between a seed page \
+                 and another page ({}): the seed pages are the specification, so the table \
+                 follows the seed and notes the difference; errata correct slips inside a \
+                 page that a cross-check flags (a mistranslated label or path, markup lost \
+                 by the render), never a value another page disagrees with; remove it",
                 a.number,
                 page.name,
-                page.rows[a.target.row].line,
-                page.rows[a.target.row].title()
+                row.line,
+                row.title(),
+                d.message
             );
         }
+        bail!(
+            "erratum {} corrects {} line {} `{}`, which no cross-check disagrees with: \
+             errata resolve disagreements only; remove it",
+            a.number,
+            page.name,
+            row.line,
+            row.title()
+        );
     }
-    let left = corpus::disagreements(&pages);
+    let after = corpus::cross_check(&pages);
+    let left = after.disagreements;
     if !left.is_empty() {
         let mut message = format!(
             "{} unresolved disagreement(s) between the pages in {}:\n",
@@ -115,8 +152,8 @@ pub fn generate(docs: &Path) -> Result<Generated> {
         let _ = write!(
             message,
             "hint: check the upstream page; then correct the wrong row with an entry in \
-             {}/{ERRATA} (with its reason), or extend the catalogue in \
-             crates/graph-subs-core/src/catalogue.rs if the resource is new",
+             {}/{ERRATA} (with its reason) if a render or translation slipped, or extend the \
+             catalogue in crates/graph-subs-core/src/catalogue.rs if the resource is new",
             docs.display()
         );
         bail!(message);
@@ -132,6 +169,7 @@ pub fn generate(docs: &Path) -> Result<Generated> {
             .collect(),
         found,
         applied,
+        differences: after.differences,
         coverage,
         rows: merged.len(),
         pages_for_messages: pages,
@@ -187,17 +225,19 @@ pub fn render(rows: &[MergedRow]) -> String {
             None => "None".to_owned(),
         };
         let sources: Vec<String> = row.sources.iter().map(|s| format!("{s:?}")).collect();
+        let notes: Vec<String> = row.notes.iter().map(|n| format!("{n:?}")).collect();
         let _ = writeln!(
             s,
             "Row {{ operation: Operation::{operation}, kind: {:?}, pattern: {pattern}, \
              account_scope: AccountScope::{scope}, label: {:?}, delegated_work: {}, \
-             delegated_personal: {}, application: {}, sources: &[{}] }},",
+             delegated_personal: {}, application: {}, sources: &[{}], notes: &[{}] }},",
             row.key.kind,
             row.label,
             render_cell(&row.cells[0]),
             render_cell(&row.cells[1]),
             render_cell(&row.cells[2]),
-            sources.join(", ")
+            sources.join(", "),
+            notes.join(", ")
         );
     }
     s.push_str("];\n");

@@ -1,5 +1,7 @@
 //! The vendored pages as a whole: loading them, mapping each row to the core catalogue,
-//! finding where the pages disagree, and merging the pages of one operation.
+//! finding where the pages disagree, and merging the pages of one operation. The French
+//! pages are the seeds ([`SEED_LANGUAGE`]): where another page differs from a seed, the
+//! merged row follows the seed and notes the difference.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -8,10 +10,10 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use graph_subs_catalogue::Operation;
 use graph_subs_catalogue::catalogue::{ResourceKind, resolve};
-use graph_subs_catalogue::permission::AccountScope;
+use graph_subs_catalogue::permission::{AccountScope, PermissionType};
 use graph_subs_catalogue::resource::ResourcePath;
 
-use crate::page::{Cell, PageRow, parse_page};
+use crate::page::{Cell, PageRow, Permission, parse_page};
 
 /// One vendored page: `docs/upstream/{operation}.{language}.{txt|md}`.
 #[derive(Debug, Clone)]
@@ -24,6 +26,36 @@ pub struct PageFile {
     pub language: String,
     /// Its permission table, in page order.
     pub rows: Vec<PageRow>,
+}
+
+/// The language of the seed pages: the French renders of the Update, Delete and List
+/// pages are this project's specification. Where a seed and another page of the same
+/// operation give a resource different cells, the table follows the seed and the row
+/// carries a note saying how the other page differs ([`Difference`]); errata correct only
+/// slips inside a page, never a value another page disagrees with.
+pub const SEED_LANGUAGE: &str = "fr";
+
+impl PageFile {
+    /// Whether the page is a seed, written in [`SEED_LANGUAGE`].
+    pub fn is_seed(&self) -> bool {
+        self.language == SEED_LANGUAGE
+    }
+
+    /// How a note names the page: `French Update`.
+    fn title(&self) -> String {
+        let language = match self.language.as_str() {
+            "fr" => "French",
+            "en" => "English",
+            other => other,
+        };
+        let operation = match self.operation {
+            Operation::Create => "Create",
+            Operation::Update => "Update",
+            Operation::Delete => "Delete",
+            Operation::List => "List",
+        };
+        format!("{language} {operation}")
+    }
 }
 
 /// A row of a page: indexes into a `[PageFile]` slice.
@@ -67,6 +99,32 @@ pub struct Disagreement {
     pub rows: Vec<RowRef>,
     /// What is wrong, naming pages, lines and values.
     pub message: String,
+}
+
+/// A seed page and another page of the same operation giving one resource different
+/// cells. Not a disagreement: the seed is the specification, so the table follows it and
+/// the merged row carries [`Difference::notes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// The resource.
+    pub key: Key,
+    /// The seed page's row, which the table follows.
+    pub seed: RowRef,
+    /// The other page's row.
+    pub other: RowRef,
+    /// Where and on which cells, naming pages and lines.
+    pub message: String,
+    /// What differs, as the generated row's notes say it ([`seed_notes`]).
+    pub notes: Vec<String>,
+}
+
+/// What the cross-checks found in a set of pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrossCheck {
+    /// What codegen fails on unless an erratum resolves it.
+    pub disagreements: Vec<Disagreement>,
+    /// Where a seed and another page differ: notes in the table, not failures.
+    pub differences: Vec<Difference>,
 }
 
 /// Reads the operation and language from a page's file name, or `None` for files that
@@ -238,14 +296,17 @@ fn at(pages: &[PageFile], r: RowRef) -> String {
     format!("{} line {} `{}`", page.name, row.line, row.title())
 }
 
-/// Every disagreement in a set of pages:
+/// Cross-checks a set of pages. The disagreements are:
 ///
 /// 1. a row that does not map to the catalogue, or whose label and path name different kinds;
 /// 2. two rows of one page for the same resource;
-/// 3. two pages of one operation (French and English) giving one resource different cells;
-/// 4. a permission marked resource-specific (`*`) in one row and not in another.
-pub fn disagreements(pages: &[PageFile]) -> Vec<Disagreement> {
+/// 3. two pages of one operation giving one resource different cells, unless exactly one
+///    of them is a seed: that is a [`Difference`], which the table notes;
+/// 4. a permission marked resource-specific (`*`) in one row and not in another (markup a
+///    render lost or added, whichever pages they are).
+pub fn cross_check(pages: &[PageFile]) -> CrossCheck {
     let mut found = Vec::new();
+    let mut differences = Vec::new();
     let mut keys: HashMap<RowRef, Key> = HashMap::new();
     for (p, page) in pages.iter().enumerate() {
         for (r, row) in page.rows.iter().enumerate() {
@@ -302,6 +363,36 @@ pub fn disagreements(pages: &[PageFile]) -> Vec<Disagreement> {
                 }
                 let (ra, rb) = (rows_a[0], rows_b[0]);
                 let (row_a, row_b) = (&pages[a].rows[ra.row], &pages[b].rows[rb.row]);
+                if pages[a].is_seed() != pages[b].is_seed() {
+                    let (seed, other) = if pages[a].is_seed() {
+                        (ra, rb)
+                    } else {
+                        (rb, ra)
+                    };
+                    let columns: Vec<&str> = COLUMNS
+                        .iter()
+                        .zip(row_a.cells())
+                        .zip(row_b.cells())
+                        .filter(|((_, cell_a), cell_b)| cell_a != cell_b)
+                        .map(|((column, _), _)| *column)
+                        .collect();
+                    if !columns.is_empty() {
+                        differences.push(Difference {
+                            key: *key,
+                            seed,
+                            other,
+                            message: format!(
+                                "{} differs from the seed {} on the {} {} of {key}",
+                                at(pages, other),
+                                at(pages, seed),
+                                and_list(&columns),
+                                if columns.len() == 1 { "cell" } else { "cells" }
+                            ),
+                            notes: seed_notes(pages, seed, other),
+                        });
+                    }
+                    continue;
+                }
                 for ((column, cell_a), cell_b) in
                     COLUMNS.iter().zip(row_a.cells()).zip(row_b.cells())
                 {
@@ -359,7 +450,85 @@ pub fn disagreements(pages: &[PageFile]) -> Vec<Disagreement> {
         }
     }
     found.sort_by(|x, y| x.rows.cmp(&y.rows).then(x.message.cmp(&y.message)));
-    found
+    differences.sort_by_key(|d| (d.seed, d.other));
+    CrossCheck {
+        disagreements: found,
+        differences,
+    }
+}
+
+/// `A`, `A and B`, `A, B and C`.
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// The permissions of `cell` whose names `than` does not have, in `cell`'s order.
+fn names_not_in<'a>(cell: &'a [Permission], than: &[Permission]) -> Vec<&'a str> {
+    cell.iter()
+        .filter(|p| !than.iter().any(|q| q.name == p.name))
+        .map(|p| p.name.as_str())
+        .collect()
+}
+
+/// The notes of a row the table takes from a seed page while another page of the same
+/// operation gives it different cells: one sentence per distinct difference, naming the
+/// columns it concerns, what the other page lists and what the seed adds or lacks.
+pub fn seed_notes(pages: &[PageFile], seed: RowRef, other: RowRef) -> Vec<String> {
+    let (seed_page, other_page) = (&pages[seed.page], &pages[other.page]);
+    let (seed_row, other_row) = (&seed_page.rows[seed.row], &other_page.rows[other.row]);
+    let mut groups: Vec<(&Cell, &Cell, Vec<&str>)> = Vec::new();
+    for ((t, s), o) in PermissionType::ALL
+        .iter()
+        .zip(seed_row.cells())
+        .zip(other_row.cells())
+    {
+        if s == o {
+            continue;
+        }
+        match groups.iter_mut().find(|g| g.0 == s && g.1 == o) {
+            Some(group) => group.2.push(t.title()),
+            None => groups.push((s, o, vec![t.title()])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(s, o, columns)| {
+            let says = match o {
+                None => "lists no permission (not supported)".to_owned(),
+                Some(_) => format!("lists {}", show_cell(o)),
+            };
+            let seed_says = match (s, o) {
+                (None, _) => "says it is not supported".to_owned(),
+                (Some(_), None) => format!("lists {}", show_cell(s)),
+                (Some(s_list), Some(o_list)) => {
+                    let added = names_not_in(s_list, o_list);
+                    let missing = names_not_in(o_list, s_list);
+                    match (added.is_empty(), missing.is_empty()) {
+                        (false, true) => format!("adds {}", added.join(", ")),
+                        (true, false) => format!("does not list {}", missing.join(", ")),
+                        (false, false) => format!(
+                            "adds {} and does not list {}",
+                            added.join(", "),
+                            missing.join(", ")
+                        ),
+                        (true, true) => format!("lists {}", show_cell(s)),
+                    }
+                }
+            };
+            format!(
+                "the {} page ({}) {says} for {}; this table follows the {} page ({}), which {seed_says}",
+                other_page.title(),
+                other_page.name,
+                and_list(&columns),
+                seed_page.title(),
+                seed_page.name,
+            )
+        })
+        .collect()
 }
 
 fn min_key() -> Key {
@@ -383,49 +552,82 @@ pub struct MergedRow {
     pub cells: [Cell; 3],
     /// The pages that have the row.
     pub sources: Vec<String>,
+    /// Sentences for readers of the row: how other pages differ from the one it follows.
+    pub notes: Vec<String>,
 }
 
 /// Merges the pages of each operation into one table: a row present in several pages
-/// appears once, with every page as a source. Call on pages without disagreements.
+/// appears once, with every page as a source. Its cells are the seed page's where one has
+/// the row (otherwise those all its pages share); another page that gives different cells
+/// adds [`seed_notes`] to the row. Call on pages without disagreements: cells that differ
+/// other than between a seed and another page are an error.
 pub fn merge(pages: &[PageFile]) -> Result<Vec<MergedRow>> {
-    let mut merged: Vec<MergedRow> = Vec::new();
+    let mut merged: Vec<(MergedRow, Vec<RowRef>)> = Vec::new();
     for operation in Operation::ALL {
-        for page in pages.iter().filter(|p| p.operation == operation) {
-            for row in &page.rows {
+        for (p, page) in pages
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.operation == operation)
+        {
+            for (r, row) in page.rows.iter().enumerate() {
+                let here = RowRef { page: p, row: r };
                 let key = classify(row)
                     .map_err(|e| anyhow::anyhow!("{} line {}: {e}", page.name, row.line))?;
-                let cells = [
-                    row.delegated_work.clone(),
-                    row.delegated_personal.clone(),
-                    row.application.clone(),
-                ];
                 match merged
                     .iter_mut()
-                    .find(|m| m.operation == operation && m.key == key)
+                    .find(|(m, _)| m.operation == operation && m.key == key)
                 {
-                    Some(existing) => {
-                        if existing.cells != cells {
-                            bail!(
-                                "{} line {} disagrees with {:?} on {key}",
-                                page.name,
-                                row.line,
-                                existing.sources
-                            );
-                        }
+                    Some((existing, refs)) => {
                         existing.sources.push(page.name.clone());
+                        refs.push(here);
                     }
-                    None => merged.push(MergedRow {
-                        operation,
-                        key,
-                        label: row.title(),
-                        cells,
-                        sources: vec![page.name.clone()],
-                    }),
+                    None => merged.push((
+                        MergedRow {
+                            operation,
+                            key,
+                            label: row.title(),
+                            cells: [None, None, None],
+                            sources: vec![page.name.clone()],
+                            notes: Vec::new(),
+                        },
+                        vec![here],
+                    )),
                 }
             }
         }
     }
-    Ok(merged)
+    let cells = |r: RowRef| -> [Cell; 3] {
+        let row = &pages[r.page].rows[r.row];
+        [
+            row.delegated_work.clone(),
+            row.delegated_personal.clone(),
+            row.application.clone(),
+        ]
+    };
+    let mut rows = Vec::with_capacity(merged.len());
+    for (mut row, refs) in merged {
+        let seed = refs.iter().copied().find(|r| pages[r.page].is_seed());
+        let base = seed.unwrap_or(refs[0]);
+        row.cells = cells(base);
+        for &other in &refs {
+            if other == base || cells(other) == row.cells {
+                continue;
+            }
+            match seed {
+                Some(seed) if !pages[other.page].is_seed() => {
+                    row.notes.extend(seed_notes(pages, seed, other));
+                }
+                _ => bail!(
+                    "{} and {} disagree on {}",
+                    at(pages, base),
+                    at(pages, other),
+                    row.key
+                ),
+            }
+        }
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 /// Rows that only some pages of an operation have: not a contradiction (an older page

@@ -2,8 +2,11 @@
 //!
 //! Each entry names one row of one page as it stands (by any of its label, path and
 //! cells), says what to write instead, and why. An entry must match exactly one row, must
-//! change something, and must correct a row that a cross-check disagrees with; otherwise
-//! codegen fails, so the file cannot drift from the pages it corrects.
+//! change something, and must correct a row that a cross-check flags as a disagreement;
+//! otherwise codegen fails, so the file cannot drift from the pages it corrects. A seed
+//! page differing from another page is not a disagreement but a note
+//! ([`crate::corpus::Difference`]): no erratum may rest on it, since errata correct slips
+//! inside a page, never a value another page disagrees with.
 
 use std::path::Path;
 

@@ -113,8 +113,8 @@ pub enum AccountScope {
     Organizational,
 }
 
-/// One row of one operation's table, after the French and English pages were merged and
-/// the errata applied.
+/// One row of one operation's table, after the errata were applied and the French and
+/// English pages merged, the French (seed) page's cells winning where they differ.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     /// The page's operation.
@@ -136,6 +136,10 @@ pub struct Row {
     pub application: Cell,
     /// The vendored pages the row comes from (`update.fr.txt`...).
     pub sources: &'static [&'static str],
+    /// What a reader must know about where the row comes from: one sentence per way a
+    /// page of the operation differs from the seed page the row follows (see
+    /// `docs/upstream/README.md`). Empty when the pages agree.
+    pub notes: &'static [&'static str],
 }
 
 impl Row {

@@ -38,6 +38,9 @@ struct JsonOperation {
     closest_operation: Option<&'static str>,
     #[serde(flatten)]
     permissions: JsonCells,
+    /// Where another page of the operation differs from the seed page the row follows.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<&'static str>,
 }
 
 /// Per operation; `null` when no page documents the resource for any operation.
@@ -110,6 +113,7 @@ fn explanation(resource: &Resource, now: DateTime<Utc>) -> JsonExplanation {
                     documented: r.documented,
                     closest_operation: (!r.documented).then_some(r.source_operation.as_str()),
                     permissions: json_cells(&r, &PermissionType::ALL),
+                    notes: r.notes(),
                 })
             };
             JsonOperations {
@@ -193,6 +197,9 @@ fn write_human(
                 writeln!(out, "  {op}{source}")?;
                 for t in PermissionType::ALL {
                     writeln!(out, "    {:<width$}  {}", t.title(), show_cell(r.cell(t)))?;
+                }
+                for note in r.notes() {
+                    writeln!(out, "    note: {note}")?;
                 }
             }
         }

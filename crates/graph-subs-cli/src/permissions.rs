@@ -246,6 +246,7 @@ fn notes(resource: &Resource, requirement: &Requirement) -> Vec<String> {
             resource.kind()
         ));
     }
+    notes.extend(requirement.notes().into_iter().map(str::to_owned));
     notes
 }
 

@@ -53,6 +53,32 @@ impl Requirement {
         &self.rows
     }
 
+    /// What a reader must know about the rows the answer is made of: where another page
+    /// of their operation differs from the seed (French) page they follow, one sentence
+    /// each ([`Row::notes`]), without repeats. Empty when the pages agree.
+    ///
+    /// ```
+    /// use graph_subs_core::catalogue::resolve;
+    /// use graph_subs_core::permissions::required;
+    /// use graph_subs_core::Operation;
+    ///
+    /// let resource = resolve(&"teams/{id}/channels".parse()?)?;
+    /// let update = required(&resource, Operation::Update).expect("documented");
+    /// assert!(update.notes()[0].starts_with("the English Update page (update.en.md) lists"));
+    /// let delete = required(&resource, Operation::Delete).expect("documented");
+    /// assert!(delete.notes().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn notes(&self) -> Vec<&'static str> {
+        let mut notes: Vec<&'static str> = Vec::new();
+        for &note in self.rows.iter().flat_map(|row| row.notes) {
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
+        notes
+    }
+
     /// True when some cell lists a resource-specific consent permission.
     pub fn uses_resource_specific_consent(&self) -> bool {
         PermissionType::ALL

@@ -18,6 +18,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("CallRecords.Read.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -32,6 +33,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelMessage.Read.All"),
         ]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -43,6 +45,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("ChannelMessage.Read.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -54,6 +57,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Chat.Read.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -65,6 +69,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Chat.Read.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -76,6 +81,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Contacts.Read")]),
         application: Some(&[Permission::new("Contacts.Read")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -87,6 +93,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Files.ReadWrite")]),
         application: None,
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -98,6 +105,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Files.ReadWrite.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -109,6 +117,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Calendars.Read")]),
         application: Some(&[Permission::new("Calendars.Read")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -120,6 +129,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Group.Read.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -131,6 +141,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: None,
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -142,6 +153,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Sites.ReadWrite.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -162,6 +174,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Mail.Read"),
         ]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -173,6 +186,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: None,
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -187,6 +201,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Printer.ReadWrite.All"),
         ]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -198,6 +213,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("PrintTaskDefinition.ReadWrite.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -209,6 +225,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("SecurityEvents.ReadWrite.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Create,
@@ -220,6 +237,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("User.Read.All")]),
         application: Some(&[Permission::new("User.Read.All")]),
         sources: &["create.en.md"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -231,6 +249,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("CallRecords.Read.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -243,8 +262,12 @@ pub(super) static ROWS: &[Row] = &[
         application: Some(&[
             Permission::new("Channel.ReadBasic.All"),
             Permission::new("ChannelSettings.Read.All"),
+            Permission::new("ChannelSettings.ReadWrite.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[
+            "the English Update page (update.en.md) lists Channel.ReadBasic.All, ChannelSettings.Read.All for Application; this table follows the French Update page (update.fr.txt), which adds ChannelSettings.ReadWrite.All",
+        ],
     },
     Row {
         operation: Operation::Update,
@@ -255,13 +278,18 @@ pub(super) static ROWS: &[Row] = &[
         delegated_work: Some(&[
             Permission::new("Channel.ReadBasic.All"),
             Permission::new("ChannelSettings.Read.All"),
+            Permission::new("ChannelSettings.ReadWrite.All"),
         ]),
         delegated_personal: None,
         application: Some(&[
             Permission::new("Channel.ReadBasic.All"),
             Permission::new("ChannelSettings.Read.All"),
+            Permission::new("ChannelSettings.ReadWrite.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[
+            "the English Update page (update.en.md) lists Channel.ReadBasic.All, ChannelSettings.Read.All for Delegated (work or school account) and Application; this table follows the French Update page (update.fr.txt), which adds ChannelSettings.ReadWrite.All",
+        ],
     },
     Row {
         operation: Operation::Update,
@@ -277,6 +305,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -299,6 +328,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -314,6 +344,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.WhereInstalled"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -328,6 +359,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelMessage.Read.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -339,6 +371,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("ChannelMessage.Read.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -350,6 +383,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Chat.Read.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -361,6 +395,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Chat.Read.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -378,6 +413,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -392,6 +428,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.WhereInstalled"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -403,6 +440,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Contacts.Read")]),
         application: Some(&[Permission::new("Contacts.Read")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -420,6 +458,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -445,6 +484,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -462,6 +502,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.WhereInstalled"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -473,6 +514,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("TeamMember.Read.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -484,6 +526,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("ChannelMember.Read.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -495,6 +538,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Files.ReadWrite")]),
         application: None,
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -506,6 +550,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Files.ReadWrite.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -517,6 +562,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Calendars.Read")]),
         application: Some(&[Permission::new("Calendars.Read")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -528,6 +574,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Group.Read.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -539,6 +586,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: None,
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -550,6 +598,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Sites.ReadWrite.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -567,6 +616,7 @@ pub(super) static ROWS: &[Row] = &[
         ]),
         application: Some(&[Permission::new("Mail.Read")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -581,6 +631,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Printer.ReadWrite.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -592,6 +643,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("PrintTaskDefinition.ReadWrite.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -603,6 +655,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("SecurityEvents.ReadWrite.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -617,6 +670,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("TeamSettings.Read.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -634,6 +688,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("TeamSettings.Read.All"),
         ]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -645,6 +700,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Tasks.ReadWrite")]),
         application: None,
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -656,6 +712,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("User.Read.All")]),
         application: Some(&[Permission::new("User.Read.All")]),
         sources: &["update.en.md", "update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -667,6 +724,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingRecording.Read.All")]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -678,6 +736,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingRecording.Read.All")]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -689,6 +748,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingRecording.Read.All")]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -700,6 +760,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingTranscript.Read.All")]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -711,6 +772,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingTranscript.Read.All")]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -722,6 +784,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingTranscript.Read.All")]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -741,6 +804,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -758,6 +822,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -775,6 +840,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -786,6 +852,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: None,
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -803,6 +870,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -820,6 +888,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -837,6 +906,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Update,
@@ -848,6 +918,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("VirtualEvent.Read.All")]),
         sources: &["update.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -859,6 +930,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("CallRecords.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -870,6 +942,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingRecording.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -881,6 +954,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingRecording.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -892,6 +966,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingRecording.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -903,6 +978,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingTranscript.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -914,6 +990,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingTranscript.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -925,6 +1002,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("OnlineMeetingTranscript.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -940,6 +1018,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelSettings.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -959,6 +1038,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelSettings.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -974,6 +1054,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -996,6 +1077,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1011,6 +1093,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.WhereInstalled"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1025,6 +1108,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelMessage.Read.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1036,6 +1120,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("ChannelMessage.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1047,6 +1132,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Chat.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1058,6 +1144,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Chat.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1075,6 +1162,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1089,6 +1177,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.WhereInstalled"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1100,6 +1189,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Contacts.Read")]),
         application: Some(&[Permission::new("Contacts.Read")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1117,6 +1207,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1142,6 +1233,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1159,6 +1251,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.WhereInstalled"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1170,6 +1263,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("TeamMember.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1181,6 +1275,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("ChannelMember.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1192,6 +1287,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Files.ReadWrite")]),
         application: None,
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1203,6 +1299,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Files.ReadWrite.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1214,6 +1311,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Calendars.Read")]),
         application: Some(&[Permission::new("Calendars.Read")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1225,6 +1323,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Group.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1236,6 +1335,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: None,
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1247,6 +1347,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Sites.ReadWrite.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1264,6 +1365,7 @@ pub(super) static ROWS: &[Row] = &[
         ]),
         application: Some(&[Permission::new("Mail.Read")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1281,6 +1383,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1298,6 +1401,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1312,6 +1416,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Printer.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1323,6 +1428,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("PrintTaskDefinition.ReadWrite.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1334,6 +1440,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("SecurityEvents.ReadWrite.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1351,6 +1458,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1368,6 +1476,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1382,6 +1491,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("TeamSettings.Read.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1399,6 +1509,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("TeamSettings.Read.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1416,6 +1527,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Schedule.ReadWrite.All"),
         ]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1427,6 +1539,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("Tasks.ReadWrite")]),
         application: None,
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1438,6 +1551,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("User.Read.All")]),
         application: Some(&[Permission::new("User.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::Delete,
@@ -1449,6 +1563,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("VirtualEvent.Read.All")]),
         sources: &["delete.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1460,6 +1575,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("CallRecords.Read.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1475,6 +1591,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelSettings.ReadWrite.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1494,6 +1611,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelSettings.ReadWrite.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1509,6 +1627,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1532,6 +1651,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1551,6 +1671,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("ChannelMessage.Read.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1562,6 +1683,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("ChannelMessage.Read.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1577,6 +1699,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Chat.Read.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1588,6 +1711,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Chat.Read.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1605,6 +1729,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1622,6 +1747,7 @@ pub(super) static ROWS: &[Row] = &[
         ]),
         application: Some(&[Permission::new("Contacts.Read")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1633,6 +1759,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("ChannelMember.Read.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1650,6 +1777,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1676,6 +1804,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Chat.ReadWrite.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1690,6 +1819,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("TeamMember.Read.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1704,6 +1834,7 @@ pub(super) static ROWS: &[Row] = &[
         ]),
         application: None,
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1718,6 +1849,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Files.ReadWrite.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1735,6 +1867,7 @@ pub(super) static ROWS: &[Row] = &[
         ]),
         application: Some(&[Permission::new("Calendars.Read")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1749,6 +1882,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Group.Read.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1763,6 +1897,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: None,
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1777,6 +1912,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("Sites.ReadWrite.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1796,6 +1932,7 @@ pub(super) static ROWS: &[Row] = &[
         ]),
         application: Some(&[Permission::new("Mail.Read")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1810,6 +1947,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: None,
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1824,6 +1962,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("Printer.ReadWrite.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1835,6 +1974,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("PrintTaskDefinition.ReadWrite.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1849,6 +1989,7 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: None,
         application: Some(&[Permission::new("SecurityEvents.ReadWrite.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1863,6 +2004,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("TeamSettings.Read.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1881,6 +2023,7 @@ pub(super) static ROWS: &[Row] = &[
             Permission::new("TeamSettings.Read.All"),
         ]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1898,6 +2041,7 @@ pub(super) static ROWS: &[Row] = &[
         ]),
         application: None,
         sources: &["list.fr.txt"],
+        notes: &[],
     },
     Row {
         operation: Operation::List,
@@ -1912,5 +2056,6 @@ pub(super) static ROWS: &[Row] = &[
         delegated_personal: Some(&[Permission::new("User.Read.All")]),
         application: Some(&[Permission::new("User.Read.All")]),
         sources: &["list.fr.txt"],
+        notes: &[],
     },
 ];
