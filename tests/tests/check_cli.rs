@@ -59,7 +59,7 @@ fn every_rule_fails_from_the_command_line() {
     let teams = || {
         with(
             base(),
-            json!({"resource": "chats/{id}/messages", "lifecycleNotificationUrl": "https://webhook.example.com/lifecycle"}),
+            json!({"resource": "chats/AAMkAGI2/messages", "lifecycleNotificationUrl": "https://webhook.example.com/lifecycle"}),
         )
     };
     let rich = json!({"includeResourceData": true, "encryptionCertificate": "MIIBszCCAVmgAwIBAgIUK2k=", "encryptionCertificateId": "c1"});
@@ -183,7 +183,7 @@ fn every_rule_fails_from_the_command_line() {
         (
             with(
                 base(),
-                json!({"resource": "chats/{id}/messages", "expirationDateTime": at(120)}),
+                json!({"resource": "chats/AAMkAGI2/messages", "expirationDateTime": at(120)}),
             ),
             vec![],
             "lifecycle-url-required",
@@ -198,7 +198,7 @@ fn every_rule_fails_from_the_command_line() {
         (
             with(
                 base(),
-                json!({"resource": "communications/presences/{id}", "changeType": "updated", "expirationDateTime": at(50), "includeResourceData": true}),
+                json!({"resource": "communications/presences/AAMkAGI2", "changeType": "updated", "expirationDateTime": at(50), "includeResourceData": true}),
             ),
             vec![],
             "encryption-required",
@@ -207,7 +207,7 @@ fn every_rule_fails_from_the_command_line() {
         (
             with(
                 with(base(), rich.clone()),
-                json!({"resource": "solutions/virtualEvents/webinars/{id}", "expirationDateTime": at(50)}),
+                json!({"resource": "solutions/virtualEvents/webinars/AAMkAGI2", "expirationDateTime": at(50)}),
             ),
             vec![],
             "rich-notifications-not-supported",
@@ -238,13 +238,13 @@ fn every_rule_fails_from_the_command_line() {
             Exit::No,
         ),
         (
-            with(base(), json!({"resource": "me/todo/lists/{id}/tasks"})),
+            with(base(), json!({"resource": "me/todo/lists/AAMkAGI2/tasks"})),
             vec!["--cloud", "china"],
             "cloud-not-supported",
             Exit::No,
         ),
         (
-            with(base(), json!({"resource": "me/todo/lists/{id}/tasks"})),
+            with(base(), json!({"resource": "me/todo/lists/AAMkAGI2/tasks"})),
             vec!["--auth", "application"],
             "permission-type-not-supported",
             Exit::No,
@@ -261,7 +261,7 @@ fn every_rule_fails_from_the_command_line() {
         (
             with(
                 base(),
-                json!({"resource": "me/drive/items/{id}", "changeType": "updated"}),
+                json!({"resource": "me/drive/items/AAMkAGI2", "changeType": "updated"}),
             ),
             vec!["--auth", "delegated-work"],
             "onedrive-business-root-only",
@@ -365,7 +365,7 @@ fn every_rule_fails_from_the_command_line() {
                 "--op",
                 "update",
                 "--resource",
-                "communications/presences/{id}",
+                "communications/presences/AAMkAGI2",
             ],
             "expiration-beyond-maximum",
             Exit::No,

@@ -100,3 +100,41 @@ fn check_exits_1_on_errors() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("error[lifecycle-url-required]"));
 }
+
+#[test]
+fn a_closed_output_pipe_is_an_error_not_a_silent_success() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader); // nobody will read the answer
+    let out = Command::new(env!("CARGO_BIN_EXE_graph-subs"))
+        .args(["permissions", "me/messages", "--json"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: cannot write the output"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_full_device_is_an_error() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return; // not Linux: nothing to test against
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_graph-subs"))
+        .args(["explain", "me/messages"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn an_endless_input_is_refused_at_the_limit() {
+    let out = graph_subs(&["check", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is larger than 1048576 bytes"), "{stderr}");
+}
