@@ -1,6 +1,8 @@
 //! Helpers shared by the workspace tests in `tests/tests/`.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::process::Command;
 
 use graph_subs_cli::Exit;
 use xtask::corpus::{PageFile, load_pages};
@@ -65,4 +67,51 @@ pub fn graph_subs(args: &[&str]) -> Run {
         stdout: String::from_utf8(out).expect("stdout is UTF-8"),
         stderr: String::from_utf8(err).expect("stderr is UTF-8"),
     }
+}
+
+/// The normal and build dependencies of a package on this host, as `cargo tree` resolves
+/// them: the direct ones, and the whole closure.
+pub fn dependencies(package: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal,build",
+            "--prefix",
+            "depth",
+            "--format",
+            "{p}",
+            "-p",
+            package,
+        ])
+        .current_dir(workspace_root())
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut direct = BTreeSet::new();
+    let mut closure = BTreeSet::new();
+    for line in String::from_utf8(output.stdout).unwrap().lines() {
+        let depth_end = line
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(line.len());
+        let depth: usize = line[..depth_end].parse().unwrap();
+        let name = line[depth_end..]
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        if depth == 1 {
+            direct.insert(name.clone());
+        }
+        if depth >= 1 {
+            closure.insert(name);
+        }
+    }
+    (direct, closure)
 }

@@ -352,30 +352,9 @@ fn parse_permissions_json_is_the_documented_shape() {
 /// link graph-subs-core (which compiles that table), only the catalogue crate.
 #[test]
 fn the_xtask_does_not_link_the_crate_it_generates() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = std::process::Command::new(cargo)
-        .args([
-            "tree",
-            "--offline",
-            "-e",
-            "normal,build",
-            "--prefix",
-            "none",
-        ])
-        .args(["--format", "{p}", "-p", "xtask"])
-        .current_dir(workspace_root())
-        .output()
-        .expect("cargo tree runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let tree = String::from_utf8(output.stdout).unwrap();
-    let names: Vec<&str> = tree
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
+    let (_, closure) = graph_subs_tests::dependencies("xtask");
+    let names: Vec<&str> = closure.iter().map(String::as_str).collect();
+    let tree = names.join(", ");
     assert!(names.contains(&"graph-subs-catalogue"), "{tree}");
     assert!(
         !names.contains(&"graph-subs-core"),
