@@ -382,7 +382,7 @@ fn check_names_and_types(request: Request, body: &Properties, out: &mut Diagnost
     for name in body.repeated() {
         out.warning(
             C::DuplicateProperty,
-            Some(spec(name).map_or(name.as_str(), |s| s.name)),
+            Some(&spec(name).map_or_else(|| shortened(name).to_string(), |s| s.name.to_owned())),
             format!(
                 "`{}` is given more than once (property names compare without regard to case); the last value is used",
                 shortened(name)
@@ -466,13 +466,11 @@ fn unknown_property(name: &str, out: &mut Diagnostics) {
         (None, Some(found)) => Some(format!("it contains {found}")),
         (None, None) => None,
     };
+    let shown = shortened(name).to_string();
     out.warning(
         C::UnknownProperty,
-        Some(name),
-        format!(
-            "`{}` is not a property of a subscription; Graph ignores it",
-            shortened(name)
-        ),
+        Some(&shown),
+        format!("`{shown}` is not a property of a subscription; Graph ignores it"),
         hint,
     );
 }
