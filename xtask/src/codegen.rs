@@ -1,5 +1,6 @@
 //! `cargo xtask codegen`: the permission table of `graph-subs-core`, generated from the
-//! pages in `docs/upstream/` and their errata.
+//! pages in `docs/upstream/` and their errata; then `docs/diagnostics.md`, the reference of
+//! the diagnostic codes, which the core renders.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -19,6 +20,10 @@ pub const TABLE: &str = "crates/graph-subs-core/src/permissions/table.rs";
 pub const DOCS: &str = "docs/upstream";
 /// The errata file, relative to the pages.
 pub const ERRATA: &str = "errata.toml";
+/// The reference of the diagnostic codes, relative to the workspace root.
+pub const DIAGNOSTICS: &str = "docs/diagnostics.md";
+/// The core's example that prints the reference of the diagnostic codes.
+pub const DIAGNOSTICS_EXAMPLE: &str = "diagnostics_reference";
 
 /// What a generation found and produced.
 #[derive(Debug)]
@@ -301,17 +306,54 @@ pub enum Outcome {
 /// Generates the table of the workspace at `root` and writes or checks it.
 pub fn run(root: &Path, mode: Mode) -> Result<(Generated, Outcome)> {
     let generated = generate(&root.join(DOCS))?;
-    let outcome = match (freshness(root, &generated), mode) {
-        (Freshness::Fresh, _) => Outcome::UpToDate,
-        (Freshness::Stale, Mode::Check) => Outcome::Stale,
-        (Freshness::Stale, Mode::Write) => {
-            let target = root.join(TABLE);
-            std::fs::write(&target, &generated.source)
+    let outcome = settle(&root.join(TABLE), &generated.source, mode)?;
+    Ok((generated, outcome))
+}
+
+/// Writes `content` to `target` unless it is already there; with [`Mode::Check`], only
+/// says whether it is.
+fn settle(target: &Path, content: &str, mode: Mode) -> Result<Outcome> {
+    let fresh = std::fs::read_to_string(target).is_ok_and(|committed| committed == content);
+    Ok(match (fresh, mode) {
+        (true, _) => Outcome::UpToDate,
+        (false, Mode::Check) => Outcome::Stale,
+        (false, Mode::Write) => {
+            std::fs::write(target, content)
                 .with_context(|| format!("cannot write `{}`", target.display()))?;
             Outcome::Written
         }
-    };
-    Ok((generated, outcome))
+    })
+}
+
+/// The reference of the diagnostic codes, as the core renders it
+/// (`graph_subs_core::validate::reference_markdown`). The xtask does not link the core,
+/// which compiles the table it writes: it has cargo build and run the core's
+/// `diagnostics_reference` example in the workspace at `root`, with the table as it is
+/// on disk (so run it after the table is written).
+pub fn diagnostics_reference(root: &Path) -> Result<String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(&cargo)
+        .args(["run", "--quiet", "-p", "graph-subs-core", "--example"])
+        .arg(DIAGNOSTICS_EXAMPLE)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run `{}`", cargo.to_string_lossy()))?;
+    if !output.status.success() {
+        bail!(
+            "the core's `{DIAGNOSTICS_EXAMPLE}` example failed ({}): {DIAGNOSTICS} was not generated",
+            output.status
+        );
+    }
+    String::from_utf8(output.stdout)
+        .with_context(|| format!("`{DIAGNOSTICS_EXAMPLE}` printed something that is not UTF-8"))
+}
+
+/// Renders `docs/diagnostics.md` for the workspace at `root` and writes or checks it.
+pub fn run_diagnostics(root: &Path, mode: Mode) -> Result<Outcome> {
+    let reference = diagnostics_reference(root)?;
+    settle(&root.join(DIAGNOSTICS), &reference, mode)
 }
 
 /// Whether the committed table matches what the pages generate.

@@ -20,9 +20,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Generate the permission table from docs/upstream (and its errata).
+    /// Generate the permission table from docs/upstream (and its errata), then
+    /// docs/diagnostics.md from the core.
     Codegen {
-        /// Fail, without writing, when the committed table is stale.
+        /// Fail, without writing, when a committed file is stale.
         #[arg(long)]
         check: bool,
     },
@@ -53,20 +54,31 @@ fn main() -> ExitCode {
 
 fn run_codegen(check: bool) -> Result<ExitCode> {
     let mode = if check { Mode::Check } else { Mode::Write };
-    let (generated, outcome) = codegen::run(&codegen::workspace_root(), mode)?;
+    let root = codegen::workspace_root();
+    let (generated, table) = codegen::run(&root, mode)?;
     print!("{}", generated.summary());
+    let table_fresh = report(codegen::TABLE, table);
+    // After the table: the core that renders the reference compiles the table on disk.
+    let diagnostics = codegen::run_diagnostics(&root, mode)?;
+    let diagnostics_fresh = report(codegen::DIAGNOSTICS, diagnostics);
+    Ok(if table_fresh && diagnostics_fresh {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Says what became of a generated file; false when `--check` found it stale.
+fn report(file: &str, outcome: Outcome) -> bool {
     match outcome {
-        Outcome::UpToDate => println!("{} is up to date", codegen::TABLE),
-        Outcome::Written => println!("wrote {}", codegen::TABLE),
+        Outcome::UpToDate => println!("{file} is up to date"),
+        Outcome::Written => println!("wrote {file}"),
         Outcome::Stale => {
-            eprintln!(
-                "error: {} is stale: run `cargo xtask codegen` and commit the result",
-                codegen::TABLE
-            );
-            return Ok(ExitCode::FAILURE);
+            eprintln!("error: {file} is stale: run `cargo xtask codegen` and commit the result");
+            return false;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    true
 }
 
 fn parse_permissions(file: &PathBuf, json: bool) -> Result<ExitCode> {

@@ -1,4 +1,5 @@
-//! `graph-subs check FILE|- [--op create|update] [--resource R] [--auth TYPE] [--cloud CLOUD] [--now RFC3339] [--json]`.
+//! `graph-subs check FILE|- [--op create|update] [--resource R] [--auth TYPE] [--cloud CLOUD] [--now RFC3339] [--json]`,
+//! and `graph-subs check --explain CODE [--json]`.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -8,7 +9,9 @@ use clap::ValueEnum;
 use graph_subs_core::cloud::Cloud;
 use graph_subs_core::lifetime;
 use graph_subs_core::request::{BodyError, MAX_BODY_BYTES};
-use graph_subs_core::validate::{self, Context, Diagnostic, Properties, Request, Severity};
+use graph_subs_core::validate::{
+    self, Context, Diagnostic, DiagnosticCode, Example, Properties, Request, Severity,
+};
 use serde::Serialize;
 
 use crate::permissions::AuthArg;
@@ -18,13 +21,23 @@ use crate::{Exit, Report};
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit status: 0 no error (warnings allowed); 1 the request has errors; \
-                        2 the input cannot be read or is not JSON.\n\nExamples:\n  \
+                        2 the input cannot be read or is not JSON, or CODE is no diagnostic code.\n\nExamples:\n  \
     graph-subs check examples/create-subscription.json --now 2016-11-18T18:23:45Z\n  \
-    echo '{\"expirationDateTime\":\"2026-12-01T00:00:00Z\"}' | graph-subs check - --op update --resource me/messages"
+    echo '{\"expirationDateTime\":\"2026-12-01T00:00:00Z\"}' | graph-subs check - --op update --resource me/messages\n  \
+    graph-subs check --explain expiration-beyond-maximum"
 )]
 pub(crate) struct Args {
     /// The request body (JSON), or `-` for standard input.
-    file: PathBuf,
+    #[arg(required_unless_present = "explain")]
+    file: Option<PathBuf>,
+    /// Print the documentation of a diagnostic code (what it means, a bad and a good
+    /// example) instead of checking a request; every code is in docs/diagnostics.md.
+    #[arg(
+        long,
+        value_name = "CODE",
+        conflicts_with_all = ["file", "op", "resource", "auth", "cloud", "now"]
+    )]
+    explain: Option<String>,
     /// Which request the body is for.
     #[arg(long, value_enum, default_value_t = CheckOp::Create)]
     op: CheckOp,
@@ -40,7 +53,8 @@ pub(crate) struct Args {
     /// Check as if sent at this time (RFC 3339) instead of now.
     #[arg(long, value_parser = parse_time)]
     now: Option<DateTime<Utc>>,
-    /// Print JSON: {"ok": bool, "diagnostics": [...]}.
+    /// Print JSON: {"ok": bool, "diagnostics": [...]}; with --explain, the code's
+    /// documentation as one object.
     #[arg(long)]
     json: bool,
 }
@@ -130,7 +144,15 @@ pub(crate) fn parse_body(name: &str, bytes: &[u8]) -> Result<Properties, Report>
 }
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write, now: DateTime<Utc>) -> Result<Exit, Report> {
-    let (name, bytes) = read_body(&args.file)?;
+    if let Some(code) = &args.explain {
+        return explain(code, args.json, out);
+    }
+    // clap requires FILE without --explain; this only keeps a broken parser from panicking.
+    let Some(file) = &args.file else {
+        return Err(Report::new(Exit::Usage, "give the request body to check")
+            .hint("give a FILE, `-` for standard input, or `--explain CODE`"));
+    };
+    let (name, bytes) = read_body(file)?;
     let body = parse_body(&name, &bytes)?;
     let request = match args.op {
         CheckOp::Create => Request::Create,
@@ -181,40 +203,38 @@ struct JsonReport<'a> {
     diagnostics: Vec<JsonDiagnostic<'a>>,
 }
 
+fn json_diagnostics(diagnostics: &[Diagnostic]) -> Vec<JsonDiagnostic<'_>> {
+    diagnostics
+        .iter()
+        .map(|d| JsonDiagnostic {
+            severity: d.severity.as_str(),
+            code: d.code.as_str(),
+            field: d.field.as_deref(),
+            message: &d.message,
+            hint: d.hint.as_deref(),
+        })
+        .collect()
+}
+
 fn write_json(out: &mut dyn Write, diagnostics: &[Diagnostic]) -> Result<(), Report> {
     let report = JsonReport {
         ok: !validate::has_errors(diagnostics),
-        diagnostics: diagnostics
-            .iter()
-            .map(|d| JsonDiagnostic {
-                severity: d.severity.as_str(),
-                code: d.code.as_str(),
-                field: d.field.as_deref(),
-                message: &d.message,
-                hint: d.hint.as_deref(),
-            })
-            .collect(),
+        diagnostics: json_diagnostics(diagnostics),
     };
     serde_json::to_writer_pretty(&mut *out, &report).map_err(std::io::Error::from)?;
     writeln!(out)?;
     Ok(())
 }
 
-/// `error[code]: message`, then where and how to fix it, the way rustc does.
+/// `error[code]: message`, then where and how to fix it, the way rustc does; then a
+/// summary, and where to read more about the codes.
 pub(crate) fn write_human(
     out: &mut dyn Write,
     name: &str,
     diagnostics: &[Diagnostic],
 ) -> Result<(), Report> {
     for d in diagnostics {
-        writeln!(out, "{}[{}]: {}", d.severity, d.code, d.message)?;
-        match &d.field {
-            Some(field) => writeln!(out, "  --> {name}: {field}")?,
-            None => writeln!(out, "  --> {name}")?,
-        }
-        if let Some(hint) = &d.hint {
-            writeln!(out, "   = help: {hint}")?;
-        }
+        write!(out, "{}", d.render(name))?;
         writeln!(out)?;
     }
     let errors = diagnostics
@@ -235,5 +255,97 @@ pub(crate) fn write_human(
     } else {
         writeln!(out, "{name}: ok")?;
     }
+    let mut codes: Vec<DiagnosticCode> = diagnostics.iter().map(|d| d.code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    match codes.as_slice() {
+        [] => {}
+        [code] => writeln!(
+            out,
+            "For more information about this code, run `graph-subs check --explain {code}`."
+        )?,
+        _ => writeln!(
+            out,
+            "For more information about a code, run `graph-subs check --explain CODE`."
+        )?,
+    }
     Ok(())
+}
+
+/// `--explain CODE`: the code's section of docs/diagnostics.md, or with `--json` the same
+/// as one object.
+fn explain(code: &str, json: bool, out: &mut dyn Write) -> Result<Exit, Report> {
+    let code: DiagnosticCode = code.parse().map_err(|e: validate::UnknownDiagnosticCode| {
+        let hint = match e.closest {
+            Some(closest) => format!("did you mean `{closest}`?"),
+            None => "docs/diagnostics.md lists every code".to_owned(),
+        };
+        Report::new(Exit::Usage, e.to_string())
+            .code("unknown-diagnostic-code")
+            .hint(hint)
+    })?;
+    if json {
+        let explained = code.explanation();
+        // The core's tests keep every example a JSON object; say so if one is not.
+        let check = |example: &Example| {
+            example.check().map_err(|e| {
+                Report::new(
+                    Exit::Usage,
+                    format!("the example of `{code}` cannot be checked: {e}"),
+                )
+                .code("invalid-example")
+            })
+        };
+        let (bad, good) = (check(&explained.bad)?, check(&explained.good)?);
+        let document = JsonExplanation {
+            code: code.as_str(),
+            severity: explained.severity.as_str(),
+            summary: code.summary(),
+            explanation: explained.text,
+            bad: json_example(&explained.bad, &bad),
+            good: json_example(&explained.good, &good),
+        };
+        serde_json::to_writer_pretty(&mut *out, &document).map_err(std::io::Error::from)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", validate::explanation_markdown(code))?;
+    }
+    Ok(Exit::Success)
+}
+
+#[derive(Serialize)]
+struct JsonExplanation<'a> {
+    code: &'static str,
+    severity: &'static str,
+    summary: &'static str,
+    explanation: &'static str,
+    bad: JsonExample<'a>,
+    good: JsonExample<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonExample<'a> {
+    /// `create` or `update`.
+    request: &'static str,
+    /// What follows `graph-subs check FILE` to check it.
+    arguments: Vec<String>,
+    /// The whole command line, the body in `request.json`.
+    command: String,
+    /// The JSON body, as written (a property given twice stays twice).
+    body: String,
+    /// What the check reports on it.
+    diagnostics: Vec<JsonDiagnostic<'a>>,
+}
+
+fn json_example<'a>(example: &Example, diagnostics: &'a [Diagnostic]) -> JsonExample<'a> {
+    JsonExample {
+        request: match example.request {
+            Request::Create => "create",
+            Request::Update => "update",
+        },
+        arguments: example.arguments(),
+        command: example.command_line(validate::EXAMPLE_FILE),
+        body: example.json(),
+        diagnostics: json_diagnostics(diagnostics),
+    }
 }

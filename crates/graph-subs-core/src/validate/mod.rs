@@ -6,8 +6,14 @@
 //! [`check`] returns every [`Diagnostic`], each with a stable code, a severity, the
 //! property it concerns, a message and a hint. Secrets (`clientState`, certificates) are
 //! never quoted in a message.
+//!
+//! Every code is documented, with a bad and a good example, by
+//! [`DiagnosticCode::explanation`]; [`reference_markdown`] renders them all
+//! (`docs/diagnostics.md`).
 
 mod code;
+mod explain;
+mod reference;
 
 use std::fmt;
 
@@ -16,6 +22,8 @@ use chrono::{DateTime, Utc};
 pub use crate::request::{Properties, Value};
 use DiagnosticCode as C;
 pub use code::{DiagnosticCode, UnknownDiagnosticCode};
+pub use explain::{EXAMPLE_NOW, Example, Explanation, Reported};
+pub use reference::{EXAMPLE_FILE, GENERATED_HEADER, explanation_markdown, reference_markdown};
 
 use crate::Operation;
 use crate::catalogue::{self, Resource, Service, Subject};
@@ -69,6 +77,29 @@ pub struct Diagnostic {
     pub message: String,
     /// How to fix it.
     pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// The diagnostic as `graph-subs check` prints it, the way rustc does: the severity,
+    /// code and message, then where (`file` and the property), then the hint, each line
+    /// ending with a line break.
+    ///
+    /// ```text
+    /// error[url-not-https]: `notificationUrl` must use HTTPS, not http
+    ///   --> request.json: notificationUrl
+    ///    = help: Graph delivers only to https:// endpoints: `https://webhook.example.com/n`
+    /// ```
+    pub fn render(&self, file: &str) -> String {
+        let mut s = format!("{}[{}]: {}\n", self.severity, self.code, self.message);
+        match &self.field {
+            Some(field) => s.push_str(&format!("  --> {file}: {field}\n")),
+            None => s.push_str(&format!("  --> {file}\n")),
+        }
+        if let Some(hint) = &self.hint {
+            s.push_str(&format!("   = help: {hint}\n"));
+        }
+        s
+    }
 }
 
 /// The request being checked.
