@@ -82,7 +82,7 @@ fn every_rule_fails_from_the_command_line() {
             with(base(), json!({"expirationDate": at(60)})),
             vec![],
             "unknown-property",
-            Exit::Success,
+            Exit::No,
         ),
         (
             with(base(), json!({"id": "x"})),
@@ -422,7 +422,7 @@ fn json_output_has_the_documented_shape() {
     let run = check_body(
         &with(
             base(),
-            json!({"notificationUrl": "http://x.example.com", "foo": 1}),
+            json!({"notificationUrl": "http://x.example.com", "foo": 1, "id": "x"}),
         ),
         &[],
     );
@@ -433,14 +433,19 @@ fn json_output_has_the_documented_shape() {
         first.as_object().unwrap().keys().collect::<Vec<_>>(),
         ["code", "field", "hint", "message", "severity"]
     );
-    let warning = report["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["code"] == "unknown-property")
-        .unwrap();
-    assert_eq!(warning["severity"], "warning");
-    assert_eq!(warning["field"], "foo");
+    let find = |code: &str| {
+        report["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["code"] == code)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(find("unknown-property")["severity"], "error");
+    assert_eq!(find("unknown-property")["field"], "foo");
+    assert_eq!(find("read-only-property")["severity"], "warning");
+    assert_eq!(find("read-only-property")["field"], "id");
     let run = check_body(
         &json!({"expirationDateTime": at(60)}),
         &["--op", "update", "--resource", "me/messages"],

@@ -89,7 +89,7 @@ use PermissionType::{Application, DelegatedPersonal, DelegatedWork};
 /// (rule, passing request, failing request, expected code, expected severity)
 fn cases() -> Vec<(&'static str, Req, Req, &'static str, Severity)> {
     use Severity::{Error, Warning};
-    let teams_ok = create("chats/{id}/messages", 2 * 60).set(
+    let teams_ok = create("chats/AAMkAGI2/messages", 2 * 60).set(
         "lifecycleNotificationUrl",
         s("https://webhook.example.com/lifecycle"),
     );
@@ -113,7 +113,7 @@ fn cases() -> Vec<(&'static str, Req, Req, &'static str, Severity)> {
             create("me/messages", 60),
             create("me/messages", 60).set("expirationDate", at(60)),
             "unknown-property",
-            Warning,
+            Error,
         ),
         (
             "read-only properties",
@@ -215,8 +215,8 @@ fn cases() -> Vec<(&'static str, Req, Req, &'static str, Severity)> {
         ),
         (
             "presence: 60 minutes",
-            create("communications/presences/{id}", 60).set("changeType", s("updated")),
-            create("communications/presences/{id}", 61).set("changeType", s("updated")),
+            create("communications/presences/AAMkAGI2", 60).set("changeType", s("updated")),
+            create("communications/presences/AAMkAGI2", 61).set("changeType", s("updated")),
             "expiration-beyond-maximum",
             Error,
         ),
@@ -237,14 +237,14 @@ fn cases() -> Vec<(&'static str, Req, Req, &'static str, Severity)> {
         (
             "Teams lifecycle URL beyond an hour",
             teams_ok.clone(),
-            create("chats/{id}/messages", 2 * 60),
+            create("chats/AAMkAGI2/messages", 2 * 60),
             "lifecycle-url-required",
             Error,
         ),
         (
             "Teams within the hour needs none",
-            create("chats/{id}/messages", 59),
-            create("chats/{id}/messages", 61),
+            create("chats/AAMkAGI2/messages", 59),
+            create("chats/AAMkAGI2/messages", 61),
             "lifecycle-url-required",
             Error,
         ),
@@ -267,11 +267,21 @@ fn cases() -> Vec<(&'static str, Req, Req, &'static str, Severity)> {
             Error,
         ),
         (
+            "an empty certificate is no certificate (Graph writes \"\" for none)",
+            create("me/messages", 60).rich(),
+            create("me/messages", 60)
+                .rich()
+                .set("encryptionCertificate", s(""))
+                .set("encryptionCertificateId", s("")),
+            "encryption-required",
+            Error,
+        ),
+        (
             "presence encrypts resource data",
-            create("communications/presences/{id}", 50)
+            create("communications/presences/AAMkAGI2", 50)
                 .set("changeType", s("updated"))
                 .rich(),
-            create("communications/presences/{id}", 50)
+            create("communications/presences/AAMkAGI2", 50)
                 .set("changeType", s("updated"))
                 .set("includeResourceData", Value::Bool(true)),
             "encryption-required",
@@ -279,8 +289,8 @@ fn cases() -> Vec<(&'static str, Req, Req, &'static str, Severity)> {
         ),
         (
             "webinars: basic notifications only",
-            create("solutions/virtualEvents/webinars/{id}", 50),
-            create("solutions/virtualEvents/webinars/{id}", 50).rich(),
+            create("solutions/virtualEvents/webinars/AAMkAGI2", 50),
+            create("solutions/virtualEvents/webinars/AAMkAGI2", 50).rich(),
             "rich-notifications-not-supported",
             Error,
         ),
@@ -313,22 +323,22 @@ fn cases() -> Vec<(&'static str, Req, Req, &'static str, Severity)> {
         ),
         (
             "todoTask: global cloud only",
-            create("me/todo/lists/{id}/tasks", 60),
-            create("me/todo/lists/{id}/tasks", 60).cloud(Cloud::China),
+            create("me/todo/lists/AAMkAGI2/tasks", 60),
+            create("me/todo/lists/AAMkAGI2/tasks", 60).cloud(Cloud::China),
             "cloud-not-supported",
             Error,
         ),
         (
             "other resources: every cloud",
             create("me/messages", 60).cloud(Cloud::UsGovL5),
-            create("me/todo/lists/{id}/tasks", 60).cloud(Cloud::UsGovL4),
+            create("me/todo/lists/AAMkAGI2/tasks", 60).cloud(Cloud::UsGovL4),
             "cloud-not-supported",
             Error,
         ),
         (
             "permission type per resource",
-            create("me/todo/lists/{id}/tasks", 60).auth(DelegatedWork),
-            create("me/todo/lists/{id}/tasks", 60).auth(Application),
+            create("me/todo/lists/AAMkAGI2/tasks", 60).auth(DelegatedWork),
+            create("me/todo/lists/AAMkAGI2/tasks", 60).auth(Application),
             "permission-type-not-supported",
             Error,
         ),
@@ -341,10 +351,10 @@ fn cases() -> Vec<(&'static str, Req, Req, &'static str, Severity)> {
         ),
         (
             "OneDrive for Business: root only",
-            create("me/drive/items/{id}", 60)
+            create("me/drive/items/AAMkAGI2", 60)
                 .set("changeType", s("updated"))
                 .auth(DelegatedPersonal),
-            create("me/drive/items/{id}", 60)
+            create("me/drive/items/AAMkAGI2", 60)
                 .set("changeType", s("updated"))
                 .auth(DelegatedWork),
             "onedrive-business-root-only",
@@ -392,7 +402,7 @@ fn cases() -> Vec<(&'static str, Req, Req, &'static str, Severity)> {
             "notifyOnUserSpecificProperties: one chat or user level",
             teams_ok.clone().set(
                 "resource",
-                s("chats/{id}?notifyOnUserSpecificProperties=true"),
+                s("chats/AAMkAGI2?notifyOnUserSpecificProperties=true"),
             ),
             teams_ok.clone().set(
                 "resource",
@@ -410,7 +420,8 @@ fn cases() -> Vec<(&'static str, Req, Req, &'static str, Severity)> {
         ),
         (
             "notificationQueryOptions: Universal Print",
-            create("print/printers/{id}/jobs", 60).set("notificationQueryOptions", s("$filter=x")),
+            create("print/printers/AAMkAGI2/jobs", 60)
+                .set("notificationQueryOptions", s("$filter=x")),
             create("me/messages", 60).set("notificationQueryOptions", s("$filter=x")),
             "query-options-ignored",
             Warning,
@@ -463,8 +474,8 @@ fn cases() -> Vec<(&'static str, Req, Req, &'static str, Severity)> {
         ),
         (
             "update within the maximum",
-            update("communications/presences/{id}", 60),
-            update("communications/presences/{id}", 61),
+            update("communications/presences/AAMkAGI2", 60),
+            update("communications/presences/AAMkAGI2", 61),
             "expiration-beyond-maximum",
             Error,
         ),
@@ -484,8 +495,8 @@ fn cases() -> Vec<(&'static str, Req, Req, &'static str, Severity)> {
         ),
         (
             "update: permission type",
-            update("me/todo/lists/{id}/tasks", 60).auth(DelegatedPersonal),
-            update("me/todo/lists/{id}/tasks", 60).auth(Application),
+            update("me/todo/lists/AAMkAGI2/tasks", 60).auth(DelegatedPersonal),
+            update("me/todo/lists/AAMkAGI2/tasks", 60).auth(Application),
             "permission-type-not-supported",
             Error,
         ),

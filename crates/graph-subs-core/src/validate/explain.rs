@@ -333,13 +333,15 @@ static EXPLANATIONS: [Explanation; DiagnosticCode::ALL.len()] = [
     },
     Explanation {
         code: C::UnknownProperty,
-        severity: Warning,
-        text: "Graph ignores a property a subscription does not have, so a misspelled optional \
-            property has no effect and nothing says so: with a misspelled `clientState`, \
-            notifications arrive without the secret your endpoint checks. Names compare without \
-            regard to case, as Graph's do, and OData annotations such as `@odata.type` are not \
+        severity: Error,
+        text: "A subscription is not an open type: Graph refuses a body with a property it does \
+            not declare, answering 400 `InvalidRequest` \"Could not process subscription creation \
+            payload. Are all property names spelled and camelCased properly?\" (or, through some \
+            services, \"The property ... does not exist on type ...\"), after the fact and \
+            without naming the property. A misspelled `clientState` is the classic case. Names \
+            compare without regard to case, and OData annotations such as `@odata.type` are not \
             reported. The hint names the closest property, and any invisible or look-alike \
-            character in the name. After 20 unknown properties, one more warning counts the rest.",
+            character in the name. After 20 unknown properties, one more error counts the rest.",
         bad: Example::create(
             r#"{
                 "changeType": "created",

@@ -405,7 +405,7 @@ fn spec(name: &str) -> Option<&'static PropertySpec> {
         .find(|s| s.name.eq_ignore_ascii_case(name))
 }
 
-/// How many `unknown-property` warnings a check reports before summing up the rest: a
+/// How many `unknown-property` errors a check reports before summing up the rest: a
 /// body of 50,000 unknown properties gets a readable answer.
 pub const UNKNOWN_PROPERTIES_SHOWN: usize = 20;
 
@@ -463,10 +463,10 @@ fn check_names_and_types(request: Request, body: &Properties, out: &mut Diagnost
     }
     if unknown > UNKNOWN_PROPERTIES_SHOWN {
         let more = unknown - UNKNOWN_PROPERTIES_SHOWN;
-        out.warning(
+        out.error(
             C::UnknownProperty,
             None,
-            format!("and {more} more properties that are not properties of a subscription; Graph ignores them"),
+            format!("and {more} more properties that are not properties of a subscription"),
             Some("send the subscription's properties only".to_owned()),
         );
     }
@@ -498,11 +498,11 @@ fn unknown_property(name: &str, out: &mut Diagnostics) {
         (None, None) => None,
     };
     let shown = shortened(name).to_string();
-    out.warning(
+    out.error(
         C::UnknownProperty,
         Some(&shown),
-        format!("`{shown}` is not a property of a subscription; Graph ignores it"),
-        hint,
+        format!("`{shown}` is not a property of a subscription; Graph refuses bodies with undeclared properties"),
+        hint.or_else(|| Some(format!("remove `{shown}`"))),
     );
 }
 
@@ -891,7 +891,8 @@ fn check_encryption(
             ),
             (p::CERTIFICATE_ID, "an id for that certificate"),
         ] {
-            if body.get(name).is_none() {
+            // Graph writes `""` for "no certificate": an empty value is none.
+            if !has_text(body, name) {
                 out.error(
                     C::EncryptionRequired,
                     Some(name),
@@ -924,6 +925,16 @@ fn check_encryption(
     }
 }
 
+/// Whether a property is given with a value that is not the empty string (a value of the
+/// wrong type counts as given: `wrong-type` reports it).
+fn has_text(body: &Properties, name: &str) -> bool {
+    match body.get(name) {
+        None => false,
+        Some(Value::String(s)) => !s.trim().is_empty(),
+        Some(_) => true,
+    }
+}
+
 fn is_base64(text: &str) -> bool {
     let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let body = text.trim_end_matches('=');
@@ -949,8 +960,9 @@ fn check_resource_rules(
             C::CloudNotSupported,
             field,
             format!(
-                "{kind} subscriptions do not exist in the {} cloud",
-                ctx.cloud.title()
+                "{kind} subscriptions do not exist in the {} national cloud (`{}`)",
+                ctx.cloud.title(),
+                ctx.cloud.as_str()
             ),
             Some(format!(
                 "{kind} is available in: {}",
@@ -1152,8 +1164,8 @@ fn check_update(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
             Some("an update sets `expirationDateTime` (renewal) or `notificationUrl`, or both".into()),
         );
     }
-    let has_certificate = body.get(p::CERTIFICATE).is_some();
-    let has_certificate_id = body.get(p::CERTIFICATE_ID).is_some();
+    let has_certificate = has_text(body, p::CERTIFICATE);
+    let has_certificate_id = has_text(body, p::CERTIFICATE_ID);
     if has_certificate != has_certificate_id {
         let missing = if has_certificate {
             p::CERTIFICATE_ID
