@@ -174,6 +174,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, now: DateTime<Utc>) -> Resul
         permission_type: args.auth.map(Into::into),
         cloud: args.cloud.into(),
         subscription_resource: args.resource.clone(),
+        allow_http_loopback: false,
     };
     let diagnostics = validate::check(request, &body, &context);
     if args.json {

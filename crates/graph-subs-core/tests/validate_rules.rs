@@ -656,3 +656,38 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn plain_http_on_loopback_is_a_warning_only_where_allowed() {
+    use graph_subs_core::validate::{self, DiagnosticCode};
+    let body = |url: &str| {
+        Properties::from_json(
+            serde_json::json!({
+                "changeType": "created",
+                "notificationUrl": url,
+                "resource": "me/messages",
+                "expirationDateTime": "2026-11-23T09:00:00Z"
+            })
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap()
+    };
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-22T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut emulator = Context::new(now);
+    emulator.allow_http_loopback = true;
+    let severity = |ctx: &Context, url: &str| {
+        validate::check(validate::Request::Create, &body(url), ctx)
+            .into_iter()
+            .find(|d| d.code == DiagnosticCode::UrlNotHttps)
+            .map(|d| d.severity)
+    };
+    let local = "http://127.0.0.1:7071/api/notify";
+    assert_eq!(severity(&emulator, local), Some(Severity::Warning));
+    assert!(validate::create(&body(local), &emulator).is_ok());
+    assert_eq!(severity(&Context::new(now), local), Some(Severity::Error));
+    let public = "http://webhook.example.com/notify";
+    assert_eq!(severity(&emulator, public), Some(Severity::Error));
+}

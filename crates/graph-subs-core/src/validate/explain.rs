@@ -151,6 +151,7 @@ impl Example {
             permission_type: self.permission_type,
             cloud: self.cloud,
             subscription_resource: self.subscription_resource.map(str::to_owned),
+            allow_http_loopback: false,
         }
     }
 

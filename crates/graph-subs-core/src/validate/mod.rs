@@ -131,6 +131,9 @@ pub struct Context {
     pub cloud: Cloud,
     /// For an update: the resource of the subscription being updated, when known.
     pub subscription_resource: Option<String>,
+    /// Whether plain-HTTP endpoints on this machine are acceptable: the local emulator
+    /// calls them, Graph cannot. `url-not-https` is then a warning for a loopback host.
+    pub allow_http_loopback: bool,
 }
 
 impl Context {
@@ -141,6 +144,7 @@ impl Context {
             permission_type: None,
             cloud: Cloud::Global,
             subscription_resource: None,
+            allow_http_loopback: false,
         }
     }
 }
@@ -686,7 +690,7 @@ fn check_expiration(
 
 /// A notification or lifecycle URL, in any of Graph's three forms: parsed by the `url`
 /// crate, its host classified. URLs are only ever quoted redacted.
-fn check_url(field: &str, text: &str, out: &mut Diagnostics) {
+fn check_url(field: &str, text: &str, allow_http_loopback: bool, out: &mut Diagnostics) {
     let url = match NotificationUrl::parse(text) {
         Ok(url) => url,
         Err(e) => {
@@ -700,14 +704,19 @@ fn check_url(field: &str, text: &str, out: &mut Diagnostics) {
         .and_then(|u| u.host_str())
         .map(|h| shortened(h).to_string())
         .unwrap_or_default();
-    for finding in url.findings() {
+    let findings = url.findings();
+    let local_http = allow_http_loopback
+        && findings.contains(&Finding::Loopback)
+        && url.url().is_some_and(|u| u.scheme() == "http");
+    for finding in findings {
         match finding {
             Finding::NotHttps { scheme } => {
                 let https = match shown.split_once("://") {
                     Some((_, rest)) => format!("https://{rest}"),
                     None => "https://host/path".to_owned(),
                 };
-                out.error(
+                out.push(
+                    if local_http { Severity::Warning } else { Severity::Error },
                     C::UrlNotHttps,
                     Some(field),
                     format!("`{field}` must use HTTPS, not {}", shortened(&scheme)),
@@ -804,10 +813,10 @@ fn check_create(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
         }
     }
     if let Some(url) = body.string(p::NOTIFICATION_URL) {
-        check_url(p::NOTIFICATION_URL, url, out);
+        check_url(p::NOTIFICATION_URL, url, ctx.allow_http_loopback, out);
     }
     if let Some(url) = body.string(p::LIFECYCLE_URL) {
-        check_url(p::LIFECYCLE_URL, url, out);
+        check_url(p::LIFECYCLE_URL, url, ctx.allow_http_loopback, out);
     }
     if let Some(expiration) = body
         .string(p::EXPIRATION)
@@ -1196,7 +1205,7 @@ fn check_update(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
         );
     }
     if let Some(url) = body.string(p::NOTIFICATION_URL) {
-        check_url(p::NOTIFICATION_URL, url, out);
+        check_url(p::NOTIFICATION_URL, url, ctx.allow_http_loopback, out);
     }
     check_encryption(body, None, false, out);
     if let Some(expiration) = body
