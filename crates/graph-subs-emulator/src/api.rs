@@ -1,0 +1,696 @@
+//! The HTTP surface: Graph's subscription API under `/v1.0` and `/beta`, the identity
+//! platform's token endpoint and metadata, and the emulator's own endpoints under
+//! `/emulator/`. Every rule comes from `graph-subs-core`; this module only maps requests
+//! and answers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Form, Json};
+use chrono::Duration;
+use graph_subs_core::Operation;
+use graph_subs_core::catalogue::{self, Resource};
+use graph_subs_core::lifetime::{self, ExpirationVerdict};
+use graph_subs_core::permissions::{self, PermissionType};
+use graph_subs_core::request::{BodyError, Properties};
+use graph_subs_core::resource::ResourcePath;
+use graph_subs_core::subscription::{EncryptionCertificate, Subscription, Timestamp, Unknown};
+use graph_subs_core::validate::{self, Context};
+use graph_subs_core::visibility::{self, Account, Caller, Owner};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::Shared;
+use crate::error::{GraphError, OAuthError, RequestIds};
+use crate::identity::{Principal, TokenError, TokenSpec};
+
+/// The API versions the emulator serves.
+const VERSIONS: [&str; 2] = ["v1.0", "beta"];
+
+/// Gives every request its ids: `request-id` (new), `client-request-id` (the caller's, or
+/// the request id), both echoed as headers and written in error bodies.
+pub(crate) async fn request_ids(
+    State(shared): State<Arc<Shared>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let client_request_id = request
+        .headers()
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map_or_else(|| request_id.clone(), str::to_owned);
+    let ids = RequestIds {
+        request_id: request_id.clone(),
+        client_request_id: client_request_id.clone(),
+        date: shared.clock.now().format("%Y-%m-%dT%H:%M:%S").to_string(),
+    };
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    request.extensions_mut().insert(ids);
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("request-id", request_id),
+        ("client-request-id", client_request_id),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    tracing::info!(%method, path = %graph_subs_core::quote::shortened(&path), status = response.status().as_u16(), "request");
+    response
+}
+
+fn check_version(version: &str, ids: &RequestIds) -> Result<(), GraphError> {
+    if VERSIONS.contains(&version) {
+        Ok(())
+    } else {
+        Err(GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!(
+                "Invalid version: {}; use v1.0 or beta",
+                graph_subs_core::quote::shortened(version)
+            ),
+        )
+        .with_ids(ids))
+    }
+}
+
+/// The caller, from `Authorization: Bearer <token>`.
+fn authenticate(
+    shared: &Shared,
+    headers: &HeaderMap,
+    ids: &RequestIds,
+) -> Result<Principal, GraphError> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let result = match token {
+        None => Err(TokenError::Missing),
+        Some(token) => shared
+            .identity
+            .verify(&shared.base_url, token, shared.clock.now()),
+    };
+    let code = |e: &TokenError| match e {
+        TokenError::Missing => "InvalidAuthenticationToken",
+        TokenError::Invalid(_) => "InvalidAuthenticationToken",
+        TokenError::Expired | TokenError::NotYetValid => "InvalidAuthenticationToken",
+    };
+    result.map(|claims| claims.principal()).map_err(|e| {
+        GraphError::new(StatusCode::UNAUTHORIZED, code(&e), e.to_string()).with_ids(ids)
+    })
+}
+
+/// Whether the caller holds a permission the documentation lists for `operation` on
+/// `resource` with its permission type.
+fn authorize(
+    principal: &Principal,
+    resource: &Resource,
+    operation: Operation,
+    ids: &RequestIds,
+) -> Result<(), GraphError> {
+    let Some(requirement) = permissions::required(resource, operation) else {
+        // No page documents this resource: nothing to check against.
+        tracing::warn!(kind = %resource.kind(), "no documented permission; allowed");
+        return Ok(());
+    };
+    let forbidden = |message: String| {
+        GraphError::new(StatusCode::FORBIDDEN, "Forbidden", message).with_ids(ids)
+    };
+    match requirement.cell(principal.permission_type) {
+        None => Err(forbidden(format!(
+            "Operation: {operation}; {} ({}) does not support {} permissions.",
+            resource.kind(),
+            resource.pattern().path(),
+            principal.permission_type.title().to_lowercase()
+        ))),
+        Some(needed) if needed.iter().any(|p| principal.has(p.name)) => Ok(()),
+        Some(needed) => {
+            let names: Vec<&str> = needed.iter().map(|p| p.name).collect();
+            Err(forbidden(format!(
+                "Insufficient privileges to complete the operation. Operation: {operation} on {} ({}) with {} permissions requires one of: {}.",
+                resource.kind(),
+                resource.pattern().path(),
+                principal.permission_type.title().to_lowercase(),
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+fn resolve(text: &str) -> Option<Resource> {
+    ResourcePath::parse(text)
+        .ok()
+        .and_then(|p| catalogue::resolve(&p).ok())
+}
+
+/// The List page's caller, from the token.
+fn caller(principal: &Principal) -> Caller {
+    match principal.permission_type {
+        PermissionType::Application => Caller::Application {
+            app_id: principal.app_id.clone(),
+        },
+        t => Caller::Delegated {
+            app_id: principal.app_id.clone(),
+            user_id: principal.object_id.clone(),
+            account: if t == PermissionType::DelegatedPersonal {
+                Account::Personal
+            } else {
+                Account::WorkOrSchool
+            },
+            admin: principal.admin,
+            subscription_read_all: principal.has("Subscription.Read.All"),
+        },
+    }
+}
+
+/// A subscription with `@odata.context`, as Graph answers a single entity.
+#[derive(Serialize)]
+struct Entity<'a> {
+    #[serde(rename = "@odata.context")]
+    context: String,
+    #[serde(flatten)]
+    subscription: &'a Subscription,
+}
+
+fn entity(shared: &Shared, version: &str, subscription: &Subscription) -> Json<serde_json::Value> {
+    let entity = Entity {
+        context: format!(
+            "{}/{version}/$metadata#subscriptions/$entity",
+            shared.base_url
+        ),
+        subscription,
+    };
+    Json(serde_json::to_value(&entity).unwrap_or_default())
+}
+
+fn read_body(body: &Bytes, ids: &RequestIds) -> Result<Properties, GraphError> {
+    Properties::from_json(body).map_err(|e| {
+        let status = match e {
+            BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::Syntax { .. } => StatusCode::BAD_REQUEST,
+        };
+        GraphError::new(
+            status,
+            "BadRequest",
+            format!("Unable to read JSON request payload: {e}"),
+        )
+        .with_ids(ids)
+    })
+}
+
+/// `POST /{version}/subscriptions`.
+pub(crate) async fn create(
+    State(shared): State<Arc<Shared>>,
+    Extension(ids): Extension<RequestIds>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, GraphError> {
+    check_version(&version, &ids)?;
+    let principal = authenticate(&shared, &headers, &ids)?;
+    let properties = read_body(&body, &ids)?;
+    let now = shared.clock.now();
+    let ctx = Context {
+        permission_type: Some(principal.permission_type),
+        allow_http_loopback: true,
+        ..Context::new(now)
+    };
+    let checked =
+        validate::create(&properties, &ctx).map_err(|d| GraphError::invalid(d).with_ids(&ids))?;
+    let request = checked.request;
+    let resource = resolve(&request.resource).ok_or_else(|| {
+        GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "Unknown resource.",
+        )
+        .with_ids(&ids)
+    })?;
+    authorize(&principal, &resource, Operation::Create, &ids)?;
+    let include_resource_data = request.include_resource_data.unwrap_or(false);
+    let requested = request.expiration_date_time.get();
+    let expiration =
+        match lifetime::judge_expiration(resource.kind(), include_resource_data, requested, now) {
+            ExpirationVerdict::RaisedToMinimum { effective } => effective,
+            _ => requested,
+        };
+    let subscription = Subscription {
+        id: uuid::Uuid::new_v4().to_string(),
+        resource: request.resource.clone(),
+        application_id: Some(principal.app_id.clone()),
+        change_type: request.change_type.to_string(),
+        client_state: request.client_state.clone(),
+        notification_url: request.notification_url.clone(),
+        lifecycle_notification_url: request.lifecycle_notification_url.clone(),
+        expiration_date_time: Timestamp::new(expiration).map_err(|_| {
+            GraphError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                "Expiration out of range.",
+            )
+            .with_ids(&ids)
+        })?,
+        creator_id: Some(principal.object_id.clone()),
+        latest_supported_tls_version: Some(
+            request
+                .latest_supported_tls_version
+                .clone()
+                .unwrap_or_else(|| "v1_2".to_owned()),
+        ),
+        encryption_certificate: Some(
+            request
+                .encryption_certificate
+                .clone()
+                .unwrap_or_else(|| EncryptionCertificate::new("")),
+        ),
+        encryption_certificate_id: Some(
+            request
+                .encryption_certificate_id
+                .clone()
+                .unwrap_or_default(),
+        ),
+        include_resource_data: Some(include_resource_data),
+        notification_content_type: Some(
+            request
+                .notification_content_type
+                .clone()
+                .unwrap_or_else(|| "application/json".to_owned()),
+        ),
+        notification_query_options: request.notification_query_options.clone(),
+        notification_url_app_id: request.notification_url_app_id.clone(),
+        unknown: Unknown::default(),
+    };
+    let mut store = shared.store.lock().await;
+    store.purge(now);
+    if let Some(existing) = store.duplicate_of(&principal.tenant_id, &subscription) {
+        return Err(GraphError::new(
+            StatusCode::CONFLICT,
+            "ExtensionError",
+            format!("Subscription Id {existing} already exists for the requested combination"),
+        )
+        .with_ids(&ids));
+    }
+    store.insert(&principal.tenant_id, subscription.clone());
+    drop(store);
+    tracing::info!(id = %subscription.id, resource = %graph_subs_core::quote::shortened(&subscription.resource), "subscription created");
+    Ok((
+        StatusCode::CREATED,
+        entity(&shared, &version, &subscription),
+    )
+        .into_response())
+}
+
+/// The stored subscription `id`, when the caller may see it; with its resolved resource.
+async fn visible_subscription(
+    shared: &Shared,
+    principal: &Principal,
+    id: &str,
+    operation: Operation,
+    ids: &RequestIds,
+) -> Result<Subscription, GraphError> {
+    let now = shared.clock.now();
+    let mut store = shared.store.lock().await;
+    store.purge(now);
+    let subscription = store
+        .get(&principal.tenant_id, id)
+        .map(|e| e.subscription.clone())
+        .filter(|s| visibility::can_see(&caller(principal), Owner::of(s)))
+        .ok_or_else(|| GraphError::not_found(id).with_ids(ids))?;
+    drop(store);
+    if let Some(resource) = resolve(&subscription.resource) {
+        authorize(principal, &resource, operation, ids)?;
+    }
+    Ok(subscription)
+}
+
+/// `GET /{version}/subscriptions/{id}`.
+pub(crate) async fn get(
+    State(shared): State<Arc<Shared>>,
+    Extension(ids): Extension<RequestIds>,
+    Path((version, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, GraphError> {
+    check_version(&version, &ids)?;
+    let principal = authenticate(&shared, &headers, &ids)?;
+    let subscription =
+        visible_subscription(&shared, &principal, &id, Operation::List, &ids).await?;
+    Ok(entity(&shared, &version, &subscription).into_response())
+}
+
+/// `PATCH /{version}/subscriptions/{id}`: renew, move the notification URL, rotate the
+/// certificate.
+pub(crate) async fn update(
+    State(shared): State<Arc<Shared>>,
+    Extension(ids): Extension<RequestIds>,
+    Path((version, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, GraphError> {
+    check_version(&version, &ids)?;
+    let principal = authenticate(&shared, &headers, &ids)?;
+    let properties = read_body(&body, &ids)?;
+    let existing = visible_subscription(&shared, &principal, &id, Operation::Update, &ids).await?;
+    let now = shared.clock.now();
+    let ctx = Context {
+        permission_type: Some(principal.permission_type),
+        subscription_resource: Some(existing.resource.clone()),
+        allow_http_loopback: true,
+        ..Context::new(now)
+    };
+    let checked =
+        validate::update(&properties, &ctx).map_err(|d| GraphError::invalid(d).with_ids(&ids))?;
+    let update = checked.request;
+    let mut updated = existing.clone();
+    if let Some(expiration) = update.expiration_date_time {
+        let rich = existing.include_resource_data.unwrap_or(false);
+        let requested = expiration.get();
+        let effective = match resolve(&existing.resource) {
+            Some(resource) => {
+                match lifetime::judge_expiration(resource.kind(), rich, requested, now) {
+                    ExpirationVerdict::BeyondMaximum { .. } => {
+                        // The core could not tell whether the subscription includes resource
+                        // data; the emulator knows.
+                        return Err(GraphError::new(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidRequest",
+                        format!(
+                            "Subscription expiration can only be {} minutes in the future for {} subscriptions{}.",
+                            lifetime::max_lifetime(resource.kind(), rich).num_minutes(),
+                            resource.kind(),
+                            if rich { " with resource data" } else { "" }
+                        ),
+                    )
+                    .with_ids(&ids));
+                    }
+                    ExpirationVerdict::RaisedToMinimum { effective } => effective,
+                    _ => requested,
+                }
+            }
+            None => requested,
+        };
+        updated.expiration_date_time = Timestamp::new(effective).unwrap_or(expiration);
+    }
+    if let Some(url) = update.notification_url {
+        updated.notification_url = url;
+    }
+    if let Some(certificate) = update.encryption_certificate {
+        updated.encryption_certificate = Some(certificate);
+    }
+    if let Some(certificate_id) = update.encryption_certificate_id {
+        updated.encryption_certificate_id = Some(certificate_id);
+    }
+    let mut store = shared.store.lock().await;
+    store.purge(now);
+    if store.get(&principal.tenant_id, &id).is_none() {
+        return Err(GraphError::not_found(&id).with_ids(&ids));
+    }
+    store.replace(updated.clone());
+    drop(store);
+    Ok(entity(&shared, &version, &updated).into_response())
+}
+
+/// `DELETE /{version}/subscriptions/{id}`.
+pub(crate) async fn delete(
+    State(shared): State<Arc<Shared>>,
+    Extension(ids): Extension<RequestIds>,
+    Path((version, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, GraphError> {
+    check_version(&version, &ids)?;
+    let principal = authenticate(&shared, &headers, &ids)?;
+    visible_subscription(&shared, &principal, &id, Operation::Delete, &ids).await?;
+    shared.store.lock().await.remove(&id);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /{version}/subscriptions/{id}/reauthorize`.
+pub(crate) async fn reauthorize(
+    State(shared): State<Arc<Shared>>,
+    Extension(ids): Extension<RequestIds>,
+    Path((version, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, GraphError> {
+    check_version(&version, &ids)?;
+    let principal = authenticate(&shared, &headers, &ids)?;
+    visible_subscription(&shared, &principal, &id, Operation::Update, &ids).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    #[serde(rename = "$skiptoken")]
+    skiptoken: Option<String>,
+}
+
+/// `GET /{version}/subscriptions`: the caller's subscriptions (the List page's four
+/// scenarios), `clientState` never returned, paged by `@odata.nextLink`.
+pub(crate) async fn list(
+    State(shared): State<Arc<Shared>>,
+    Extension(ids): Extension<RequestIds>,
+    Path(version): Path<String>,
+    Query(query): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Result<Response, GraphError> {
+    check_version(&version, &ids)?;
+    let principal = authenticate(&shared, &headers, &ids)?;
+    let caller = caller(&principal);
+    let now = shared.clock.now();
+    let mut store = shared.store.lock().await;
+    store.purge(now);
+    let visible = |s: &Subscription| {
+        visibility::can_see(&caller, Owner::of(s))
+            && resolve(&s.resource).is_none_or(|r| {
+                authorize(&principal, &r, Operation::List, &ids).is_ok()
+                    || (principal.permission_type != PermissionType::Application
+                        && principal.has("Subscription.Read.All"))
+            })
+    };
+    let (page, last) = store.page(
+        &principal.tenant_id,
+        query.skiptoken.as_deref(),
+        shared.config.page_size,
+        visible,
+    );
+    let value: Vec<Subscription> = page.into_iter().map(visibility::as_listed).collect();
+    drop(store);
+    let mut answer = json!({
+        "@odata.context": format!("{}/{version}/$metadata#subscriptions", shared.base_url),
+        "value": value,
+    });
+    if let Some(last) = last {
+        answer["@odata.nextLink"] = json!(format!(
+            "{}/{version}/subscriptions?$skiptoken={last}",
+            shared.base_url
+        ));
+    }
+    Ok(Json(answer).into_response())
+}
+
+/// `GET /emulator/clock`.
+pub(crate) async fn clock_now(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
+    Json(json!({ "now": lifetime::rfc3339(shared.clock.now()) }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ClockChange {
+    advance_seconds: Option<i64>,
+    set: Option<String>,
+}
+
+/// `POST /emulator/clock`: `{"advanceSeconds": N}` or `{"set": "RFC 3339"}`.
+pub(crate) async fn clock_move(
+    State(shared): State<Arc<Shared>>,
+    Extension(ids): Extension<RequestIds>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, GraphError> {
+    let bad = |message: String| {
+        GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", message).with_ids(&ids)
+    };
+    let change: ClockChange = serde_json::from_slice(&body).map_err(|e| {
+        bad(format!(
+            "expected {{\"advanceSeconds\": N}} or {{\"set\": \"2026-11-23T09:00:00Z\"}}: {e}"
+        ))
+    })?;
+    let now = match (change.advance_seconds, change.set) {
+        (Some(seconds), None) => shared.clock.advance(
+            Duration::try_seconds(seconds)
+                .ok_or_else(|| bad("advanceSeconds is out of range".into()))?,
+        ),
+        (None, Some(time)) => {
+            let to = Timestamp::parse(&time).map_err(|e| bad(e.to_string()))?;
+            shared.clock.set(to.get())
+        }
+        _ => return Err(bad("give exactly one of `advanceSeconds` and `set`".into())),
+    }
+    .map_err(|e| bad(e.to_string()))?;
+    tracing::info!(now = %lifetime::rfc3339(now), "clock moved");
+    Ok(Json(json!({ "now": lifetime::rfc3339(now) })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct TokenRequest {
+    tenant_id: Option<String>,
+    app_id: Option<String>,
+    user_id: Option<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    admin: bool,
+    expires_in: Option<i64>,
+}
+
+/// `POST /emulator/token`: a token for any caller, for tests and
+/// `graph-subs emulator token`.
+pub(crate) async fn emulator_token(
+    State(shared): State<Arc<Shared>>,
+    Extension(ids): Extension<RequestIds>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, GraphError> {
+    let request: TokenRequest = serde_json::from_slice(&body).map_err(|e| {
+        GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!("expected {{\"appId\", \"userId\", \"scopes\": [...], \"roles\": [...], \"admin\", \"expiresIn\"}}: {e}"),
+        )
+        .with_ids(&ids)
+    })?;
+    let spec = TokenSpec {
+        tenant_id: request
+            .tenant_id
+            .unwrap_or_else(|| shared.config.tenant_id.clone()),
+        app_id: request
+            .app_id
+            .unwrap_or_else(|| crate::DEFAULT_APP_ID.to_owned()),
+        user_id: request.user_id,
+        scopes: request.scopes,
+        roles: request.roles,
+        admin: request.admin,
+        expires_in: Duration::seconds(request.expires_in.unwrap_or(3600).clamp(1, 86_400 * 365)),
+    };
+    let token = shared
+        .identity
+        .issue(&shared.base_url, &spec, shared.clock.now());
+    Ok(Json(json!({
+        "token_type": "Bearer",
+        "expires_in": spec.expires_in.num_seconds(),
+        "access_token": token,
+    })))
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`: the client-credentials flow, for the apps the
+/// emulator was started with.
+pub(crate) async fn oauth_token(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, OAuthError> {
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    let error =
+        |status: StatusCode, error: &'static str, code: u32, description: String| OAuthError {
+            status,
+            error,
+            description: format!("AADSTS{code}: {description}"),
+            codes: vec![code],
+        };
+    if field("grant_type") != "client_credentials" {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type; the emulator supports client_credentials.".into(),
+        ));
+    }
+    let client_id = field("client_id");
+    let Some(app) = shared.config.apps.iter().find(|a| a.client_id == client_id) else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            format!(
+                "Application with identifier '{}' was not found in the directory '{}'.",
+                graph_subs_core::quote::shortened(client_id),
+                graph_subs_core::quote::shortened(&tenant)
+            ),
+        ));
+    };
+    if !app.secret_matches(field("client_secret")) {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.".into(),
+        ));
+    }
+    let scope = field("scope");
+    if !scope.split_whitespace().any(|s| s.ends_with("/.default")) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            1002012,
+            "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).".into(),
+        ));
+    }
+    let roles: Vec<&str> = app.roles.iter().map(String::as_str).collect();
+    let spec = TokenSpec::application(&tenant, &app.client_id, &roles);
+    let token = shared
+        .identity
+        .issue(&shared.base_url, &spec, shared.clock.now());
+    Ok(Json(json!({
+        "token_type": "Bearer",
+        "expires_in": spec.expires_in.num_seconds(),
+        "ext_expires_in": spec.expires_in.num_seconds(),
+        "access_token": token,
+    })))
+}
+
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
+pub(crate) async fn openid_configuration(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+) -> Json<serde_json::Value> {
+    let base = &shared.base_url;
+    Json(json!({
+        "issuer": crate::identity::Identity::issuer(base, &tenant),
+        "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
+        "jwks_uri": format!("{base}/{tenant}/discovery/v2.0/keys"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post"],
+        "grant_types_supported": ["client_credentials"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "tenant_region_scope": "emulator",
+        "cloud_instance_name": "graph-subs emulator",
+    }))
+}
+
+/// `GET /{tenant}/discovery/v2.0/keys`.
+pub(crate) async fn jwks(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
+    Json(shared.identity.jwks())
+}
+
+/// What the emulator answers on a path it does not serve, in Graph's shape.
+pub(crate) async fn not_found(Extension(ids): Extension<RequestIds>) -> GraphError {
+    GraphError::new(
+        StatusCode::NOT_FOUND,
+        "BadRequest",
+        "Resource not found for the segment; the emulator serves /v1.0/subscriptions, /beta/subscriptions, the token endpoint and /emulator/.",
+    )
+    .with_ids(&ids)
+}

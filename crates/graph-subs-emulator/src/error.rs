@@ -1,0 +1,134 @@
+//! Graph's error answers: `{"error": {"code", "message", "innerError": {"date",
+//! "request-id", "client-request-id"}}}`, with Graph's PascalCase codes, and the identity
+//! platform's (`{"error": "invalid_client", "error_description": "AADSTS7000215: ..."}`).
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use graph_subs_core::validate::Diagnostic;
+use serde_json::json;
+
+/// The ids and time of one request, for headers and error bodies.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestIds {
+    pub(crate) request_id: String,
+    pub(crate) client_request_id: String,
+    pub(crate) date: String,
+}
+
+/// An answer Graph gives when it refuses a request.
+#[derive(Debug, Clone)]
+pub(crate) struct GraphError {
+    pub(crate) status: StatusCode,
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+    /// graph-subs diagnostics behind a 400: OData `details`.
+    pub(crate) details: Vec<Diagnostic>,
+    pub(crate) ids: Option<Box<RequestIds>>,
+}
+
+impl GraphError {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        GraphError {
+            status,
+            code,
+            message: message.into(),
+            details: Vec::new(),
+            ids: None,
+        }
+    }
+
+    pub(crate) fn with_ids(mut self, ids: &RequestIds) -> Self {
+        self.ids = Some(Box::new(ids.clone()));
+        self
+    }
+
+    /// 404 for a subscription that does not exist (or no longer does).
+    pub(crate) fn not_found(id: &str) -> Self {
+        GraphError::new(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            format!(
+                "The object was not found. Subscription Id {} does not exist.",
+                graph_subs_core::quote::shortened(id)
+            ),
+        )
+    }
+
+    /// 400 with the core's diagnostics: the first error as Graph's message, all of them
+    /// as `details`.
+    pub(crate) fn invalid(diagnostics: Vec<Diagnostic>) -> Self {
+        let message = diagnostics
+            .iter()
+            .find(|d| d.severity == graph_subs_core::validate::Severity::Error)
+            .map_or_else(|| "Invalid request.".to_owned(), |d| d.message.clone());
+        GraphError {
+            details: diagnostics,
+            ..GraphError::new(StatusCode::BAD_REQUEST, "InvalidRequest", message)
+        }
+    }
+}
+
+impl IntoResponse for GraphError {
+    fn into_response(self) -> Response {
+        let ids = self.ids.map(|ids| *ids).unwrap_or_else(|| RequestIds {
+            request_id: String::new(),
+            client_request_id: String::new(),
+            date: String::new(),
+        });
+        let mut error = json!({
+            "code": self.code,
+            "message": self.message,
+            "innerError": {
+                "date": ids.date,
+                "request-id": ids.request_id,
+                "client-request-id": ids.client_request_id,
+            }
+        });
+        if !self.details.is_empty() {
+            error["details"] = self
+                .details
+                .iter()
+                .map(|d| {
+                    json!({
+                        "code": d.code.as_str(),
+                        "message": d.message,
+                        "target": d.field,
+                        "severity": d.severity.as_str(),
+                    })
+                })
+                .collect();
+        }
+        let mut response = (self.status, axum::Json(json!({ "error": error }))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                "WWW-Authenticate",
+                HeaderValue::from_static("Bearer realm=\"\", error=\"invalid_token\""),
+            );
+        }
+        response
+    }
+}
+
+/// The identity platform's error: `invalid_client`, `invalid_request`,
+/// `unsupported_grant_type`.
+#[derive(Debug, Clone)]
+pub(crate) struct OAuthError {
+    pub(crate) status: StatusCode,
+    pub(crate) error: &'static str,
+    pub(crate) description: String,
+    pub(crate) codes: Vec<u32>,
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            axum::Json(json!({
+                "error": self.error,
+                "error_description": self.description,
+                "error_codes": self.codes,
+            })),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,320 @@
+//! The emulator's identity platform: it signs access tokens (RS256 JWTs, with the claims
+//! the Microsoft identity platform puts in Graph tokens), publishes its signing key as a
+//! JWKS, and verifies the tokens callers present.
+
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use graph_subs_core::permissions::PermissionType;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rsa::pkcs1::EncodeRsaPrivateKey as _;
+use rsa::traits::PublicKeyParts as _;
+use serde::{Deserialize, Serialize};
+
+/// The audience of Graph access tokens.
+pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
+/// Graph's application id, the other audience Graph tokens carry.
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+/// The tenant of personal Microsoft accounts: delegated tokens from it are personal.
+pub const CONSUMER_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+/// The Global Administrator role template id, as `wids` carries it.
+pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+
+/// The claims of an access token, as the Microsoft identity platform writes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Audience: Graph.
+    pub aud: String,
+    /// Issuer: `{base}/{tenant}/v2.0`.
+    pub iss: String,
+    /// Tenant id.
+    pub tid: String,
+    /// The calling app (v1 claim name).
+    pub appid: String,
+    /// The calling app (v2 claim name).
+    #[serde(default)]
+    pub azp: Option<String>,
+    /// The signed-in user (delegated) or the app's service principal (application).
+    pub oid: String,
+    /// Subject.
+    pub sub: String,
+    /// Delegated permissions, space-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scp: Option<String>,
+    /// Application permissions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// Directory role template ids of the signed-in user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wids: Option<Vec<String>>,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Not before.
+    pub nbf: i64,
+    /// Expires at.
+    pub exp: i64,
+    /// Token version.
+    pub ver: String,
+}
+
+/// Who a token says the caller is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Tenant id.
+    pub tenant_id: String,
+    /// The calling app.
+    pub app_id: String,
+    /// The signed-in user, or the app's service principal: a subscription's `creatorId`.
+    pub object_id: String,
+    /// Delegated (work or personal) or application.
+    pub permission_type: PermissionType,
+    /// The permissions granted (`scp` or `roles`).
+    pub permissions: Vec<String>,
+    /// Whether the user is a Global Administrator.
+    pub admin: bool,
+}
+
+impl Principal {
+    /// Whether the token grants `permission` (compared without regard to case).
+    pub fn has(&self, permission: &str) -> bool {
+        self.permissions
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(permission))
+    }
+}
+
+impl Claims {
+    /// Who the caller is.
+    pub fn principal(&self) -> Principal {
+        let (permission_type, permissions) = match &self.scp {
+            Some(scp) => (
+                if self.tid == CONSUMER_TENANT {
+                    PermissionType::DelegatedPersonal
+                } else {
+                    PermissionType::DelegatedWork
+                },
+                scp.split_whitespace().map(str::to_owned).collect(),
+            ),
+            None => (
+                PermissionType::Application,
+                self.roles.clone().unwrap_or_default(),
+            ),
+        };
+        Principal {
+            tenant_id: self.tid.clone(),
+            app_id: self.azp.clone().unwrap_or_else(|| self.appid.clone()),
+            object_id: self.oid.clone(),
+            admin: permission_type == PermissionType::DelegatedWork
+                && self
+                    .wids
+                    .iter()
+                    .flatten()
+                    .any(|w| w == GLOBAL_ADMINISTRATOR),
+            permission_type,
+            permissions,
+        }
+    }
+}
+
+/// What a token is for: the caller a test or `graph-subs emulator token` plays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSpec {
+    /// Tenant id.
+    pub tenant_id: String,
+    /// The calling app.
+    pub app_id: String,
+    /// The signed-in user, for a delegated token.
+    pub user_id: Option<String>,
+    /// Delegated permissions; a token with scopes (or a user) is delegated.
+    pub scopes: Vec<String>,
+    /// Application permissions.
+    pub roles: Vec<String>,
+    /// Whether the user is a Global Administrator.
+    pub admin: bool,
+    /// How long the token lasts.
+    pub expires_in: Duration,
+}
+
+impl TokenSpec {
+    /// An application token for `app_id` in `tenant_id` with `roles`.
+    pub fn application(tenant_id: &str, app_id: &str, roles: &[&str]) -> TokenSpec {
+        TokenSpec {
+            tenant_id: tenant_id.to_owned(),
+            app_id: app_id.to_owned(),
+            user_id: None,
+            scopes: Vec::new(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            admin: false,
+            expires_in: Duration::hours(1),
+        }
+    }
+
+    /// A delegated token: `user_id` signed in to `app_id` with `scopes`.
+    pub fn delegated(tenant_id: &str, app_id: &str, user_id: &str, scopes: &[&str]) -> TokenSpec {
+        TokenSpec {
+            tenant_id: tenant_id.to_owned(),
+            app_id: app_id.to_owned(),
+            user_id: Some(user_id.to_owned()),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            roles: Vec::new(),
+            admin: false,
+            expires_in: Duration::hours(1),
+        }
+    }
+
+    /// Whether the token acts for a user.
+    pub fn is_delegated(&self) -> bool {
+        self.user_id.is_some() || !self.scopes.is_empty()
+    }
+}
+
+/// Why a presented token is refused (answered 401).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// No `Authorization: Bearer` header.
+    #[error("Access token is empty.")]
+    Missing,
+    /// Not a JWT, or not signed by this emulator, or not for Graph.
+    #[error("Access token validation failure. Invalid audience, issuer or signature: {0}")]
+    Invalid(String),
+    /// Past its `exp` on the emulator's clock.
+    #[error("Lifetime validation failed, the token is expired.")]
+    Expired,
+    /// Before its `nbf`.
+    #[error("Lifetime validation failed, the token is not yet valid.")]
+    NotYetValid,
+}
+
+/// The signing key, made once per process: RSA key generation is slow, and every
+/// emulator a test suite starts can share one.
+struct SigningKey {
+    der: Vec<u8>,
+    n: String,
+    e: String,
+    kid: String,
+}
+
+fn signing_key() -> &'static SigningKey {
+    static KEY: OnceLock<SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let mut rng = rand::rngs::OsRng;
+        // 2048 bits, as the Microsoft identity platform's keys.
+        let private = rsa::RsaPrivateKey::new(&mut rng, 2048)
+            .unwrap_or_else(|e| panic!("generating the emulator's RSA signing key failed: {e}"));
+        let der = private
+            .to_pkcs1_der()
+            .unwrap_or_else(|e| panic!("encoding the emulator's signing key failed: {e}"))
+            .as_bytes()
+            .to_vec();
+        let public = private.to_public_key();
+        let n = URL_SAFE_NO_PAD.encode(public.n().to_bytes_be());
+        let e = URL_SAFE_NO_PAD.encode(public.e().to_bytes_be());
+        let kid = format!("emulator-{}", &n[..16]);
+        SigningKey { der, n, e, kid }
+    })
+}
+
+/// Signs and verifies tokens.
+pub(crate) struct Identity {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    key: &'static SigningKey,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Identity(kid: {})", self.key.kid)
+    }
+}
+
+impl Identity {
+    pub(crate) fn new() -> Identity {
+        let key = signing_key();
+        Identity {
+            encoding: EncodingKey::from_rsa_der(&key.der),
+            decoding: DecodingKey::from_rsa_components(&key.n, &key.e)
+                .unwrap_or_else(|e| panic!("the emulator's own public key is invalid: {e}")),
+            key,
+        }
+    }
+
+    /// The issuer the emulator writes for `tenant`.
+    pub(crate) fn issuer(base_url: &str, tenant: &str) -> String {
+        format!("{base_url}/{tenant}/v2.0")
+    }
+
+    /// A signed token for `spec`, issued at `now`.
+    pub(crate) fn issue(&self, base_url: &str, spec: &TokenSpec, now: DateTime<Utc>) -> String {
+        let delegated = spec.is_delegated();
+        let oid = match &spec.user_id {
+            Some(user) => user.clone(),
+            // An app's service principal: stable per app and tenant.
+            None => format!("sp-{}", spec.app_id),
+        };
+        let claims = Claims {
+            aud: GRAPH_AUDIENCE.to_owned(),
+            iss: Identity::issuer(base_url, &spec.tenant_id),
+            tid: spec.tenant_id.clone(),
+            appid: spec.app_id.clone(),
+            azp: Some(spec.app_id.clone()),
+            sub: oid.clone(),
+            oid,
+            scp: delegated.then(|| spec.scopes.join(" ")),
+            roles: (!delegated).then(|| spec.roles.clone()),
+            wids: (delegated && spec.admin).then(|| vec![GLOBAL_ADMINISTRATOR.to_owned()]),
+            iat: now.timestamp(),
+            nbf: now.timestamp(),
+            exp: (now + spec.expires_in).timestamp(),
+            ver: "2.0".to_owned(),
+        };
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(self.key.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &self.encoding)
+            .unwrap_or_else(|e| panic!("signing a token with the emulator's own key failed: {e}"))
+    }
+
+    /// Verifies a presented token: signature, audience, issuer, and lifetime on the
+    /// emulator's clock (`now`).
+    pub(crate) fn verify(
+        &self,
+        base_url: &str,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Claims, TokenError> {
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_audience(&[GRAPH_AUDIENCE, GRAPH_APP_ID]);
+        // Times are checked against the emulator's clock below, not the wall clock.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        let claims = data.claims;
+        if claims.iss != Identity::issuer(base_url, &claims.tid) {
+            return Err(TokenError::Invalid("wrong issuer".into()));
+        }
+        if now.timestamp() >= claims.exp {
+            return Err(TokenError::Expired);
+        }
+        if now.timestamp() < claims.nbf {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(claims)
+    }
+
+    /// The JSON Web Key Set receivers validate tokens with.
+    pub(crate) fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({
+            "keys": [{
+                "kty": "RSA",
+                "use": "sig",
+                "alg": "RS256",
+                "kid": self.key.kid,
+                "n": self.key.n,
+                "e": self.key.e,
+            }]
+        })
+    }
+}

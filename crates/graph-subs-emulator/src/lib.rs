@@ -1,0 +1,380 @@
+//! A local Microsoft Graph subscription service, and the token issuer in front of it:
+//! the whole subscription lifecycle with no tenant.
+//!
+//! The emulator serves Graph's subscription API under `/v1.0` and `/beta` (create, get,
+//! update, delete, list with paging, reauthorize), with Graph's JSON, headers and error
+//! shapes, and enforces the rules of `graph-subs-core`, never a copy of them: request
+//! validation, the permission each operation needs for each permission type, maximum
+//! lifetimes and the 45-minute floor, duplicates, the List page's visibility scenarios
+//! (`clientState` never listed), and expiry. It signs its own access tokens (RS256, with
+//! the identity platform's claims), publishes its key (OpenID configuration and JWKS), and
+//! answers the client-credentials flow for the apps it was started with. Its clock can be
+//! moved forward (`POST /emulator/clock`), so tests see days of lifetimes in
+//! milliseconds; the wall clock is read in exactly one place (`clock.rs`).
+//!
+//! # Overview
+//!
+//! - [`Emulator`]: the configuration, built with [`Emulator::builder`], started with
+//!   [`Emulator::start`] on a given or free port of the loopback interface.
+//! - [`RunningEmulator`]: the handle, with its [`base_url`](RunningEmulator::base_url)
+//!   and [`token`](RunningEmulator::token) to play any caller.
+//! - [`App`]: an app registration the token endpoint knows.
+//!
+//! # Example
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use graph_subs_emulator::{Emulator, TokenSpec};
+//!
+//! let emulator = Emulator::builder().build().start().await?;
+//! let token = emulator.token(&TokenSpec::application(
+//!     emulator.tenant_id(),
+//!     "11111111-2222-3333-4444-555555555555",
+//!     &["Mail.Read"],
+//! ));
+//! assert!(emulator.base_url().starts_with("http://127.0.0.1:"));
+//! assert_eq!(token.split('.').count(), 3);
+//! emulator.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod api;
+mod clock;
+mod error;
+mod identity;
+mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use tokio::sync::Mutex;
+
+pub use identity::{
+    CONSUMER_TENANT, Claims, GLOBAL_ADMINISTRATOR, GRAPH_APP_ID, GRAPH_AUDIENCE, Principal,
+    TokenError, TokenSpec,
+};
+
+/// The tenant the emulator plays unless told otherwise.
+pub const DEFAULT_TENANT_ID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+/// The app a token is for unless told otherwise.
+pub const DEFAULT_APP_ID: &str = "24d3b144-21ae-4080-943f-7067b395b913";
+/// How many subscriptions a List page holds unless told otherwise.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+
+/// An app registration: a client id, its secret, and the application permissions (app
+/// roles) an admin consented to. The secret never shows in `Debug`.
+#[derive(Clone)]
+pub struct App {
+    /// The application (client) id.
+    pub client_id: String,
+    secret: String,
+    /// Application permissions its tokens carry in `roles`.
+    pub roles: Vec<String>,
+}
+
+impl App {
+    /// An app with a secret and roles.
+    pub fn new(client_id: impl Into<String>, secret: impl Into<String>, roles: &[&str]) -> App {
+        App {
+            client_id: client_id.into(),
+            secret: secret.into(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+
+    /// Reads `CLIENT_ID=SECRET:Role1,Role2`, the form of `graph-subs emulator --app`.
+    pub fn parse(text: &str) -> Result<App, AppSyntaxError> {
+        let (client_id, rest) = text.split_once('=').ok_or(AppSyntaxError)?;
+        let (secret, roles) = rest.split_once(':').unwrap_or((rest, ""));
+        if client_id.trim().is_empty() || secret.is_empty() {
+            return Err(AppSyntaxError);
+        }
+        let roles: Vec<&str> = roles
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .collect();
+        Ok(App::new(client_id.trim(), secret, &roles))
+    }
+
+    /// Compares a presented secret in time that does not depend on where they differ.
+    fn secret_matches(&self, given: &str) -> bool {
+        let (a, b) = (self.secret.as_bytes(), given.as_bytes());
+        let mut difference = a.len() ^ b.len();
+        for (i, x) in a.iter().enumerate() {
+            difference |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
+        }
+        difference == 0
+    }
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("client_id", &self.client_id)
+            .field("secret", &"***")
+            .field("roles", &self.roles)
+            .finish()
+    }
+}
+
+/// `--app` text that is not `CLIENT_ID=SECRET:Role1,Role2`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an app is written CLIENT_ID=SECRET:Role1,Role2 (roles optional)")]
+pub struct AppSyntaxError;
+
+/// How the emulator is configured.
+#[derive(Debug, Clone)]
+pub struct Config {
+    listen: SocketAddr,
+    tenant_id: String,
+    page_size: usize,
+    apps: Vec<App>,
+    start_at: Option<DateTime<Utc>>,
+}
+
+/// An emulator, configured, not yet started.
+#[derive(Debug, Clone)]
+pub struct Emulator {
+    config: Config,
+}
+
+/// Builds an [`Emulator`].
+#[derive(Debug, Clone)]
+pub struct EmulatorBuilder {
+    config: Config,
+}
+
+impl Emulator {
+    /// A builder with the defaults: `127.0.0.1`, a free port, page size 100, no apps.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder {
+            config: Config {
+                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                tenant_id: DEFAULT_TENANT_ID.to_owned(),
+                page_size: DEFAULT_PAGE_SIZE,
+                apps: Vec::new(),
+                start_at: None,
+            },
+        }
+    }
+
+    /// Binds and serves in the background; the emulator stops when the handle is shut
+    /// down or dropped.
+    pub async fn start(self) -> Result<RunningEmulator, StartError> {
+        let listener = tokio::net::TcpListener::bind(self.config.listen)
+            .await
+            .map_err(|e| StartError::Bind(self.config.listen, e.to_string()))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| StartError::Bind(self.config.listen, e.to_string()))?;
+        let base_url = format!("http://{address}");
+        let shared = Arc::new(Shared {
+            clock: clock::Clock::new(self.config.start_at),
+            identity: identity::Identity::new(),
+            store: Mutex::new(store::Store::default()),
+            base_url: base_url.clone(),
+            config: self.config,
+        });
+        let app = router(shared.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let result = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "the emulator stopped");
+            }
+        });
+        tracing::info!(%base_url, "emulator listening");
+        Ok(RunningEmulator {
+            shared,
+            address,
+            stop: Some(stop),
+            server: Some(server),
+        })
+    }
+}
+
+impl EmulatorBuilder {
+    /// The address to listen on; port 0 picks a free one. Loopback unless told otherwise.
+    pub fn listen(mut self, address: SocketAddr) -> Self {
+        self.config.listen = address;
+        self
+    }
+
+    /// The tenant id tokens and subscriptions belong to by default.
+    pub fn tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
+        self.config.tenant_id = tenant_id.into();
+        self
+    }
+
+    /// How many subscriptions a List page holds (at least 1).
+    pub fn page_size(mut self, size: usize) -> Self {
+        self.config.page_size = size.max(1);
+        self
+    }
+
+    /// Registers an app for the client-credentials flow.
+    pub fn app(mut self, app: App) -> Self {
+        self.config.apps.push(app);
+        self
+    }
+
+    /// Starts the emulator's clock at this time instead of the wall clock's.
+    pub fn start_at(mut self, time: DateTime<Utc>) -> Self {
+        self.config.start_at = Some(time);
+        self
+    }
+
+    /// The emulator.
+    pub fn build(self) -> Emulator {
+        Emulator {
+            config: self.config,
+        }
+    }
+}
+
+/// Why the emulator did not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// The address could not be bound.
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, String),
+}
+
+/// What every request handler shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) clock: clock::Clock,
+    pub(crate) identity: identity::Identity,
+    pub(crate) store: Mutex<store::Store>,
+    pub(crate) base_url: String,
+    pub(crate) config: Config,
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/{version}/subscriptions", get(api::list).post(api::create))
+        .route(
+            "/{version}/subscriptions/{id}",
+            get(api::get).patch(api::update).delete(api::delete),
+        )
+        .route(
+            "/{version}/subscriptions/{id}/reauthorize",
+            post(api::reauthorize),
+        )
+        .route("/{tenant}/oauth2/v2.0/token", post(api::oauth_token))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(api::openid_configuration),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(api::jwks))
+        .route("/emulator/clock", get(api::clock_now).post(api::clock_move))
+        .route("/emulator/token", post(api::emulator_token))
+        .fallback(api::not_found)
+        // Bodies past the core's limit get the core's error (413 in Graph's shape); far
+        // larger ones are cut by axum before they are read.
+        .layer(DefaultBodyLimit::max(
+            2 * graph_subs_core::request::MAX_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            api::request_ids,
+        ))
+        .with_state(shared)
+}
+
+/// A running emulator.
+#[derive(Debug)]
+pub struct RunningEmulator {
+    shared: Arc<Shared>,
+    address: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningEmulator {
+    /// `http://127.0.0.1:PORT`: the root for `/v1.0/subscriptions`, the token endpoint and
+    /// `/emulator/`.
+    pub fn base_url(&self) -> &str {
+        &self.shared.base_url
+    }
+
+    /// The address it listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The tenant it plays by default.
+    pub fn tenant_id(&self) -> &str {
+        &self.shared.config.tenant_id
+    }
+
+    /// A signed access token for any caller, valid on this emulator's clock.
+    pub fn token(&self, spec: &TokenSpec) -> String {
+        self.shared
+            .identity
+            .issue(&self.shared.base_url, spec, self.shared.clock.now())
+    }
+
+    /// The emulator's current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.shared.clock.now()
+    }
+
+    /// How many subscriptions it holds (expired ones included until a request purges them).
+    pub async fn subscription_count(&self) -> usize {
+        self.shared.store.lock().await.len()
+    }
+
+    /// Stops serving and waits for in-flight requests to finish.
+    pub async fn shutdown(mut self) {
+        self.stop_now();
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apps_are_read_from_the_command_line_form_and_never_print_their_secret() {
+        let app = App::parse("11111111-aaaa=s3cr3t:Mail.Read, Chat.Read.All").unwrap();
+        assert_eq!(app.client_id, "11111111-aaaa");
+        assert_eq!(app.roles, ["Mail.Read", "Chat.Read.All"]);
+        assert!(app.secret_matches("s3cr3t"));
+        assert!(!app.secret_matches("s3cr3"));
+        assert!(!format!("{app:?}").contains("s3cr3t"));
+        assert_eq!(
+            App::parse("client=secret").unwrap().roles,
+            Vec::<String>::new()
+        );
+        for bad in ["client", "=secret", "client=", "client=:Role"] {
+            assert_eq!(App::parse(bad).unwrap_err(), AppSyntaxError, "{bad}");
+        }
+    }
+}
