@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use xtask::bench;
 use xtask::codegen::{self, Mode, Outcome};
 use xtask::corpus::show_cell;
 use xtask::page::{parse_page, rows_json};
@@ -35,6 +36,22 @@ enum Task {
         #[arg(long)]
         json: bool,
     },
+    /// Run the criterion benchmarks and write their results into docs/performance.md.
+    Bench {
+        /// The package holding the benchmarks.
+        #[arg(long, default_value = "graph-subs-cli")]
+        package: String,
+        /// The bench target.
+        #[arg(long, default_value = "check")]
+        bench: String,
+        /// Do not run: write the tables from the results criterion already has.
+        #[arg(long)]
+        no_run: bool,
+        /// Arguments for the benchmark binary, after `--` (a filter, `--sample-size`...):
+        /// the tables then hold only what this run measured.
+        #[arg(last = true)]
+        criterion_args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -42,6 +59,17 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Task::Codegen { check } => run_codegen(check),
         Task::ParsePermissions { file, json } => parse_permissions(&file, json),
+        Task::Bench {
+            package,
+            bench,
+            no_run,
+            criterion_args,
+        } => run_bench(&bench::Options {
+            package,
+            bench,
+            no_run,
+            criterion_args,
+        }),
     };
     match result {
         Ok(code) => code,
@@ -79,6 +107,20 @@ fn report(file: &str, outcome: Outcome) -> bool {
         }
     }
     true
+}
+
+fn run_bench(options: &bench::Options) -> Result<ExitCode> {
+    let results = bench::run(&codegen::workspace_root(), options)?;
+    let over: Vec<&str> = results
+        .iter()
+        .filter(|m| m.per_unit_ns() >= bench::TARGET_NS)
+        .map(|m| m.id.as_str())
+        .collect();
+    println!("wrote {} benchmarks into {}", results.len(), bench::DOC);
+    if !over.is_empty() {
+        println!("over the 20 ms target: {}", over.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse_permissions(file: &PathBuf, json: bool) -> Result<ExitCode> {
