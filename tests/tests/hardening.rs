@@ -304,3 +304,101 @@ fn json_scripts_always_get_one_document() {
         assert!(!run.stderr.is_empty(), "people still read stderr: {args:?}");
     }
 }
+
+#[test]
+fn a_url_pasted_as_a_resource_or_argument_is_quoted_redacted() {
+    let url = "https://u:CANARY1@graph.microsoft.com/v1.0/me/messages?code=CANARY2&model=A";
+    let runs = [
+        graph_subs(&["permissions", url, "--json"]),
+        graph_subs(&["explain", &format!("/{url}")]),
+        graph_subs(&["check", "body.json", url, "--json"]),
+        check(&with(json!({ "resource": url })), &[]),
+        check(
+            &json!({"expirationDateTime": "2026-11-22T12:00:00Z"}),
+            &[
+                "--op",
+                "update",
+                "--resource",
+                "https://user:pa/CANARY3@hooks.example.com/x",
+            ],
+        ),
+        check(
+            &with(json!({ "notificationUrl": "https://user:pa/CANARY4@hooks.example.com/" })),
+            &[],
+        ),
+    ];
+    for run in &runs {
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(!all.contains("CANARY"), "{all}");
+    }
+    // What Graph reads of the pasted URL stays readable.
+    assert!(
+        runs[0]
+            .stderr
+            .contains("use `me/messages?code=***&model=A`"),
+        "{}",
+        runs[0].stderr
+    );
+}
+
+#[test]
+fn repetitions_are_summed_up_not_repeated() {
+    let mut text = String::from("{");
+    for _ in 0..5_000 {
+        text.push_str("\"clientState\": \"x\", \"a\": 1, ");
+    }
+    text.push_str(
+        "\"changeType\": \"created\", \"notificationUrl\": \"https://webhook.example.com/n\", \
+         \"resource\": \"me/messages\", \"expirationDateTime\": \"2026-11-23T09:00:00Z\"}",
+    );
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    let run = graph_subs(&[
+        "check",
+        file.path().to_str().unwrap(),
+        "--now",
+        NOW,
+        "--json",
+    ]);
+    let repeats: Vec<_> = found(&run)
+        .into_iter()
+        .filter(|(c, _)| c == "duplicate-property")
+        .collect();
+    assert_eq!(repeats.len(), 2, "one per repeated name");
+    assert!(
+        run.stdout.contains("`clientState` is given 5000 times"),
+        "{}",
+        run.stdout
+    );
+    // Paths and query strings have limits of their own.
+    let many = format!("me/messages/{}", "a/".repeat(100));
+    let run = graph_subs(&["permissions", &many]);
+    assert!(
+        run.stderr.contains("more than 64 segments"),
+        "{}",
+        run.stderr
+    );
+    let params: Vec<String> = (0..100).map(|i| format!("p{i}=1")).collect();
+    let run = graph_subs(&["permissions", &format!("me/messages?{}", params.join("&"))]);
+    assert!(
+        run.stderr.contains("more than 64 parameters"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn times_before_year_0000_are_refused() {
+    let run = graph_subs(&[
+        "explain",
+        "me/messages",
+        "--now",
+        "0000-01-01T00:00:00+01:00",
+    ]);
+    assert_eq!(run.exit, Exit::Usage);
+    assert!(
+        run.stderr.contains("before the year 0000"),
+        "{}",
+        run.stderr
+    );
+}

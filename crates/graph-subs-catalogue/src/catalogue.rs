@@ -1070,7 +1070,9 @@ pub fn resolve(path: &ResourcePath) -> Result<Resource, UnknownResource> {
 /// A lone kind name or documentation label (`presence`) suggests that kind's patterns.
 fn suggest(tokens: &[PathToken<'_>]) -> Vec<Pattern> {
     let tokens = &tokens[..tokens.len().min(COMPARED_TOKENS)];
+    // Labels are short: a long name is none, and normalising it would copy it four times.
     if let [PathToken::Name(name)] = tokens
+        && name.len() <= 64
         && let Some(kind) =
             ResourceKind::from_name(name).or_else(|| ResourceKind::from_doc_label(name))
     {

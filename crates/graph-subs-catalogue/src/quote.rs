@@ -62,6 +62,75 @@ impl fmt::Display for Shortened<'_> {
     }
 }
 
+/// `text` as a message may show a URL: user-info, query values and the fragment replaced
+/// by `***`, cut to `shown` characters. Works on any text, URL or not (a URL that does not
+/// parse carries its secrets all the same): everything between the scheme's `://` (or the
+/// start) and the last `@` is user-info, whatever characters it holds.
+///
+/// ```
+/// use graph_subs_catalogue::quote::redact_url;
+///
+/// assert_eq!(
+///     redact_url("https://u:pa/ss@h.example.com/a?code=x&y#frag", 200),
+///     "https://***@h.example.com/a?code=***&***#***"
+/// );
+/// assert_eq!(redact_url("user:secret@https://h.example.com/", 200), "***@https://h.example.com/");
+/// ```
+pub fn redact_url(text: &str, shown: usize) -> String {
+    let mut out = String::new();
+    let rest = match text.rfind('@') {
+        Some(at) => {
+            if let Some(scheme_end) = text[..at].find("://") {
+                out.push_str(&text[..scheme_end + 3]);
+            }
+            out.push_str("***@");
+            &text[at + 1..]
+        }
+        None => match text.find("://") {
+            Some(i) => {
+                out.push_str(&text[..i + 3]);
+                &text[i + 3..]
+            }
+            None => text,
+        },
+    };
+    let (before_fragment, fragment) = match rest.split_once('#') {
+        Some((b, _)) => (b, true),
+        None => (rest, false),
+    };
+    match before_fragment.split_once('?') {
+        Some((before_query, query)) => {
+            out.push_str(before_query);
+            out.push('?');
+            let params: Vec<String> = query
+                .split('&')
+                .map(|param| match param.split_once('=') {
+                    Some((name, _)) => format!("{}=***", shortened(name)),
+                    None if param.is_empty() => String::new(),
+                    None => "***".to_owned(),
+                })
+                .collect();
+            out.push_str(&params.join("&"));
+        }
+        None => out.push_str(before_fragment),
+    }
+    if fragment {
+        out.push_str("#***");
+    }
+    shortened_to(&out, shown).to_string()
+}
+
+/// A value as a message may show it: redacted like a URL when it holds one (`://`),
+/// otherwise [`shortened`]. For values a user may paste a URL into by mistake, such as a
+/// resource path.
+pub fn value(text: &str) -> String {
+    if text.contains("://") {
+        redact_url(text, 200)
+    } else {
+        shortened(text).to_string()
+    }
+}
+
 /// A character a reader would mistake, named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Suspicious {

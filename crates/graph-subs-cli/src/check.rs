@@ -90,6 +90,9 @@ pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     let t = DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{e}: write an RFC 3339 time such as 2026-11-22T09:00:00Z"))?;
+    if graph_subs_core::subscription::Timestamp::new(t).is_err() {
+        return Err("it is before the year 0000, which RFC 3339 cannot write: use 0000-01-01T00:00:00Z or later".into());
+    }
     let latest = lifetime::latest_supported_now();
     if t > latest {
         return Err(format!(

@@ -74,10 +74,11 @@ where
                 let written = write!(out, "{}", e.render()).map(|()| Exit::Success);
                 return finish(written.map_err(Report::from), out, err, false);
             }
-            let _ = write!(err, "{}", e.render());
+            // clap quotes the arguments it refuses: cut long ones, redact URLs.
+            let _ = write!(err, "{}", sanitized(&e.render().to_string()));
             if json {
                 let message = e.kind().as_str().unwrap_or("invalid usage").to_owned();
-                let detail = e.to_string();
+                let detail = sanitized(&e.to_string());
                 let first = detail
                     .lines()
                     .next()
@@ -102,6 +103,33 @@ where
         Command::Explain(args) => explain::run(&args, out, chrono::Utc::now()),
     };
     finish(result, out, err, json)
+}
+
+/// A usage message as it may be shown: each word that holds a URL redacted
+/// (`https://***@host/?code=***`), each long one cut.
+fn sanitized(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(4096));
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.contains("://") {
+            out.push_str(&graph_subs_core::quote::redact_url(word, 200));
+        } else if word.chars().count() > 80 {
+            out.push_str(&graph_subs_core::quote::shortened(word).to_string());
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace() || c == '\'' || c == '"' || c == '`' {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 /// Flushes the answer, or reports why there is none: on stderr for people, and with

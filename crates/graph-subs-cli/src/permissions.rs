@@ -105,7 +105,7 @@ pub(crate) fn resolve(text: &str) -> Result<Resource, Report> {
             Exit::Usage,
             format!(
                 "invalid resource path `{}`",
-                graph_subs_core::quote::shortened(text.trim())
+                graph_subs_core::quote::value(text.trim())
             ),
         )
         .code("invalid-resource")

@@ -33,7 +33,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use url::{Host, Url};
 
-use crate::quote::{self, shortened_to};
+use crate::quote;
 
 /// A notification or lifecycle URL in one of Graph's three forms.
 #[derive(Clone, PartialEq, Eq)]
@@ -385,61 +385,11 @@ fn classify_v6(ip: Ipv6Addr) -> Option<Finding> {
     }
 }
 
-/// `text` with user-info and query values replaced by `***` and the fragment dropped,
-/// shortened for a message. Works on any text, URL or not, so that even a URL that does
-/// not parse is never quoted with its secrets.
+/// `text` with user-info, query values and the fragment replaced by `***`, shortened for
+/// a message. Works on any text, URL or not, so that even a URL that does not parse is
+/// never quoted with its secrets (see [`crate::quote::redact_url`]).
 pub fn redact(text: &str) -> String {
-    let (before_fragment, fragment) = match text.split_once('#') {
-        Some((b, _)) => (b, true),
-        None => (text, false),
-    };
-    let (before_query, query) = match before_fragment.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (before_fragment, None),
-    };
-    let mut out = String::new();
-    match before_query.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = match rest.find('/') {
-                Some(i) => rest.split_at(i),
-                None => (rest, ""),
-            };
-            out.push_str(scheme);
-            out.push_str("://");
-            match authority.rsplit_once('@') {
-                Some((_, host)) => {
-                    out.push_str("***@");
-                    out.push_str(host);
-                }
-                None => out.push_str(authority),
-            }
-            out.push_str(path);
-        }
-        None => match before_query.rsplit_once('@') {
-            // `user:password@host` without a scheme.
-            Some((_, host)) => {
-                out.push_str("***@");
-                out.push_str(host);
-            }
-            None => out.push_str(before_query),
-        },
-    }
-    if let Some(query) = query {
-        out.push('?');
-        let params: Vec<String> = query
-            .split('&')
-            .map(|param| match param.split_once('=') {
-                Some((name, _)) => format!("{name}=***"),
-                None if param.is_empty() => String::new(),
-                None => "***".to_owned(),
-            })
-            .collect();
-        out.push_str(&params.join("&"));
-    }
-    if fragment {
-        out.push_str("#***");
-    }
-    shortened_to(&out, URL_SHOWN).to_string()
+    crate::quote::redact_url(text, URL_SHOWN)
 }
 
 /// How many characters of a URL a message shows: more than of other values, since the
@@ -634,6 +584,10 @@ mod tests {
             format!(" https://admin:{secret}@example.com "),
             format!("https://admin:{secret}@exa\u{200b}mple.com"),
             format!("admin:{secret}@example.com/?code={secret}"),
+            format!("https://user:pa/{secret}@host.example.com/"),
+            format!("https://user:pa#{secret}@host.example.com/"),
+            format!("https://user:pa?{secret}@host.example.com/"),
+            format!("user:{secret}@https://host.example.com/"),
             format!("EventHub:https://admin:{secret}@ns.servicebus.windows.net/?tenantId={secret}"),
         ];
         for text in &texts {
@@ -646,6 +600,10 @@ mod tests {
         assert_eq!(
             redact("https://u:p@h.example.com/a/b?code=x&flag&y=2#frag"),
             "https://***@h.example.com/a/b?code=***&***&y=***#***"
+        );
+        assert_eq!(
+            redact("https://user:pa/ss@host.example.com/"),
+            "https://***@host.example.com/"
         );
     }
 

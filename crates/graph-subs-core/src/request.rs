@@ -6,7 +6,7 @@
 //! property, an unknown one). Once a body has no error, [`crate::validate::create`] and
 //! [`crate::validate::update`] turn it into the typed request.
 //!
-//! Property names are compared without regard to case, as Graph does; a name given twice
+//! Property names are compared without regard to ASCII case, as Graph does; a name given twice
 //! keeps its last value, as JSON readers do, and is remembered so that a check can warn.
 //! `Debug` never shows a secret: `clientState` and certificates are `***`, URLs redacted,
 //! and the values of properties this crate does not know are not shown.
@@ -146,16 +146,23 @@ impl Properties {
     /// Sets a property as a body read from JSON gives it: a name given again is
     /// remembered as repeated, for a check to warn about.
     fn put(&mut self, name: String, value: Value, reading: bool) {
-        let key = name.to_lowercase();
-        match self.index.get(&key) {
-            Some(&i) => {
+        use std::collections::hash_map::Entry;
+        // One hash per property, and no lowercase copy when the name has no capital.
+        let key = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            name.to_ascii_lowercase()
+        } else {
+            name.clone()
+        };
+        match self.index.entry(key) {
+            Entry::Occupied(slot) => {
+                let i = *slot.get();
                 if reading {
                     self.repeated.push(name.clone());
                 }
                 self.entries[i] = (name, value);
             }
-            None => {
-                self.index.insert(key, self.entries.len());
+            Entry::Vacant(slot) => {
+                slot.insert(self.entries.len());
                 self.entries.push((name, value));
             }
         }
@@ -171,7 +178,7 @@ impl Properties {
 
     /// The name as written and the value of a property.
     pub fn entry(&self, name: &str) -> Option<(&str, &Value)> {
-        let i = *self.index.get(&name.to_lowercase())?;
+        let i = *self.index.get(&name.to_ascii_lowercase())?;
         let (n, v) = &self.entries[i];
         Some((n.as_str(), v))
     }

@@ -9,7 +9,7 @@ mod query;
 use std::fmt;
 use std::str::FromStr;
 
-pub use query::{PaymentModel, Query, QueryError};
+pub use query::{MAX_PARAMETERS, PaymentModel, Query, QueryError};
 
 use crate::quote::{self, shortened};
 
@@ -152,6 +152,14 @@ pub enum PathError {
         /// The segment as written.
         segment: String,
     },
+    /// `root:/folder:x`.
+    #[error("segment {position} `{}` has text after the `:` that closes its OneDrive path address", shortened(.segment))]
+    TextAfterAddress {
+        /// Which segment.
+        position: usize,
+        /// The segment as written.
+        segment: String,
+    },
     /// `('{id}')`.
     #[error("segment {position} `{}` has a key but no name before `(`", shortened(.segment))]
     MissingName {
@@ -185,6 +193,9 @@ pub enum PathError {
         /// The segment as written.
         segment: String,
     },
+    /// More than [`MAX_SEGMENTS`] segments.
+    #[error("the resource path has more than {MAX_SEGMENTS} segments")]
+    TooManySegments,
     /// `users('')`, `users()`: a key with nothing in it.
     #[error("segment {position} `{}` has an empty key", shortened(.segment))]
     EmptyKey {
@@ -203,7 +214,9 @@ impl PathError {
     pub fn hint(&self) -> Option<String> {
         match self {
             PathError::Empty => Some("give a resource such as `me/messages`".into()),
-            PathError::AbsoluteUrl { relative: Some(r) } => Some(format!("use `{r}`")),
+            PathError::AbsoluteUrl { relative: Some(r) } => {
+                Some(format!("use `{}`", shown_relative(r)))
+            }
             PathError::AbsoluteUrl { relative: None } => Some(
                 "drop the scheme, host and API version: `me/messages`, not `https://graph.microsoft.com/v1.0/me/messages`".into(),
             ),
@@ -223,6 +236,9 @@ impl PathError {
             PathError::DotSegment { .. } => Some(
                 "write the path the subscription is for, without `.` or `..` segments (plain or percent-encoded)".into(),
             ),
+            PathError::TooManySegments => Some(
+                "give the path of one resource, such as `users/{id}/messages`".into(),
+            ),
             PathError::EmptyKey { .. } => Some(
                 "put the id between the parentheses, `users('{id}')`, or drop them: `users/{id}`".into(),
             ),
@@ -234,6 +250,9 @@ impl PathError {
             PathError::TextAfterKey { .. } => {
                 Some("put a `/` after the `)` that closes the key".into())
             }
+            PathError::TextAfterAddress { .. } => Some(
+                "put a `/` after the `:` that closes the address: `root:/folder:/children`".into(),
+            ),
             PathError::MissingName { .. } => {
                 Some("write the collection before the key: `groups('{id}')`".into())
             }
@@ -266,12 +285,28 @@ fn shown_char(c: char) -> String {
 
 /// `.`, `..`, or either with its dots percent-encoded (`%2e%2E`).
 fn is_dot_segment(name: &str) -> bool {
-    if name.len() > 6 {
-        return false;
+    let mut rest = name.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() && dots <= 2 {
+        if rest[0] == b'.' {
+            rest = &rest[1..];
+        } else if rest.len() >= 3
+            && rest[0] == b'%'
+            && rest[1] == b'2'
+            && rest[2].eq_ignore_ascii_case(&b'e')
+        {
+            rest = &rest[3..];
+        } else {
+            return false;
+        }
+        dots += 1;
     }
-    let decoded = name.to_ascii_lowercase().replace("%2e", ".");
-    decoded == "." || decoded == ".."
+    rest.is_empty() && (1..=2).contains(&dots)
 }
+
+/// The most segments a resource path may have: no resource has more than a dozen, and
+/// the limit bounds the work on hostile input.
+pub const MAX_SEGMENTS: usize = 64;
 
 const VERSIONS: [&str; 2] = ["v1.0", "beta"];
 
@@ -282,10 +317,15 @@ impl ResourcePath {
         if text.is_empty() {
             return Err(PathError::Empty);
         }
-        let lower = text.to_ascii_lowercase();
-        if lower.starts_with("https://") || lower.starts_with("http://") {
+        let unslashed = text.trim_start_matches('/');
+        let starts = |prefix: &str| {
+            unslashed
+                .get(..prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+        };
+        if starts("https://") || starts("http://") {
             return Err(PathError::AbsoluteUrl {
-                relative: relative_part_of_url(text),
+                relative: relative_part_of_url(unslashed),
             });
         }
         let (path, query) = split_query(text);
@@ -352,9 +392,39 @@ impl fmt::Display for ResourcePath {
     }
 }
 
+/// A path taken from a URL, as a hint shows it: the query values Graph reads
+/// (`model`, `$filter`, `notifyOnUserSpecificProperties`) kept, any other redacted, since a
+/// pasted URL may carry a key.
+fn shown_relative(relative: &str) -> String {
+    let (path, query) = match relative.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (relative, None),
+    };
+    let mut shown = shortened(path).to_string();
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((name, value)) if query::is_known(name) => {
+                    format!("{}={}", shortened(name), shortened(value))
+                }
+                Some((name, _)) => format!("{}=***", shortened(name)),
+                None => "***".to_owned(),
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&params.join("&"));
+    }
+    shown
+}
+
 /// `https://graph.microsoft.com/v1.0/me/messages` → `me/messages`.
 fn relative_part_of_url(url: &str) -> Option<String> {
     let after_scheme = url.split_once("://")?.1;
+    // User-info may hold anything, `/` included: the host starts after the last `@`.
+    let after_scheme = after_scheme
+        .rsplit_once('@')
+        .map_or(after_scheme, |(_, h)| h);
     let (_host, rest) = after_scheme.split_once('/')?;
     let (version, rest) = rest.split_once('/')?;
     VERSIONS
@@ -385,6 +455,9 @@ fn parse_segments(path: &str) -> Result<Vec<Segment>, PathError> {
     let mut rest = path;
     loop {
         let position = segments.len() + 1;
+        if position > MAX_SEGMENTS {
+            return Err(PathError::TooManySegments);
+        }
         let (segment, after) = parse_segment(rest, position)?;
         segments.push(segment);
         match after {
@@ -481,7 +554,14 @@ fn parse_segment(text: &str, position: usize) -> Result<(Segment, Option<&str>),
                     name: name.to_owned(),
                     path: address.to_owned(),
                 };
-                return followed_by(segment, &text[close + 1..], position, whole.to_owned());
+                let after = &text[close + 1..];
+                if !after.is_empty() && !after.starts_with('/') {
+                    return Err(PathError::TextAfterAddress {
+                        position,
+                        segment: written(text),
+                    });
+                }
+                return followed_by(segment, after, position, whole.to_owned());
             }
             _ => {}
         }

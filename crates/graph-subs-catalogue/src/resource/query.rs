@@ -73,6 +73,9 @@ pub enum QueryError {
         /// The value as written.
         value: String,
     },
+    /// More than [`MAX_PARAMETERS`] parameters.
+    #[error("the query string has more than {MAX_PARAMETERS} parameters")]
+    TooManyParameters,
     /// A control character (a line break, a tab...) or an invisible one (a zero-width
     /// space...) in the query string.
     #[error("the query string contains the invisible or control character {}", crate::quote::shortened(&.found.to_string()))]
@@ -90,8 +93,15 @@ impl QueryError {
             QueryError::MissingName { .. } => {
                 "separate parameters with a single `&` and write each as `name=value`".into()
             }
-            QueryError::MissingValue { name } => format!("write `{name}=value`"),
-            QueryError::Duplicate { name } => format!("keep one `{name}` parameter"),
+            QueryError::MissingValue { name } => {
+                format!("write `{}=value`", crate::quote::shortened(name))
+            }
+            QueryError::Duplicate { name } => {
+                format!("keep one `{}` parameter", crate::quote::shortened(name))
+            }
+            QueryError::TooManyParameters => {
+                "a subscription resource takes a few parameters: `model`, `$filter`, `notifyOnUserSpecificProperties`".into()
+            }
             QueryError::InvalidModel { .. } => {
                 "use `model=A` or `model=B`, or leave `model` out for evaluation mode".into()
             }
@@ -112,6 +122,15 @@ const NOTIFY_ON_USER_SPECIFIC_PROPERTIES: &str = "notifyOnUserSpecificProperties
 /// Parameters Graph reads; given twice, the request is ambiguous.
 const KNOWN: [&str; 3] = [MODEL, FILTER, NOTIFY_ON_USER_SPECIFIC_PROPERTIES];
 
+/// The most parameters a query string may have: Graph reads three, and the limit bounds
+/// the work on hostile input.
+pub const MAX_PARAMETERS: usize = 64;
+
+/// Whether Graph gives `name` a meaning on a subscription resource.
+pub(crate) fn is_known(name: &str) -> bool {
+    KNOWN.iter().any(|k| k.eq_ignore_ascii_case(name))
+}
+
 impl Query {
     /// Parses the text after `?`.
     pub fn parse(text: &str) -> Result<Query, QueryError> {
@@ -126,6 +145,9 @@ impl Query {
         }
         let mut params: Vec<(String, String)> = Vec::new();
         for (index, param) in text.split('&').enumerate() {
+            if index == MAX_PARAMETERS {
+                return Err(QueryError::TooManyParameters);
+            }
             let Some((name, value)) = param.split_once('=') else {
                 if param.is_empty() {
                     return Err(QueryError::MissingName {

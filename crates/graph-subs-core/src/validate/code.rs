@@ -12,7 +12,7 @@ pub enum DiagnosticCode {
     MissingProperty,
     /// `wrong-type`: a property has the wrong JSON type.
     WrongType,
-    /// `unknown-property`: a property Graph does not know (ignored).
+    /// `unknown-property`: a property a subscription does not have (Graph refuses the body).
     UnknownProperty,
     /// `duplicate-property`: a property given twice (names compare without regard to case).
     DuplicateProperty,
@@ -228,7 +228,9 @@ impl DiagnosticCode {
         match self {
             DiagnosticCode::MissingProperty => "a required property is missing",
             DiagnosticCode::WrongType => "a property has the wrong JSON type",
-            DiagnosticCode::UnknownProperty => "a property Graph does not know (ignored)",
+            DiagnosticCode::UnknownProperty => {
+                "a property a subscription does not have (Graph refuses the body)"
+            }
             DiagnosticCode::DuplicateProperty => {
                 "a property given twice (names compare without regard to case)"
             }
@@ -343,6 +345,13 @@ impl FromStr for DiagnosticCode {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let wanted = s.trim().to_ascii_lowercase();
+        // Codes are short: a long text is none, and comparing it would cost its length.
+        if wanted.len() > 64 {
+            return Err(UnknownDiagnosticCode {
+                given: s.to_owned(),
+                closest: None,
+            });
+        }
         if let Some(code) = DiagnosticCode::ALL
             .into_iter()
             .find(|c| c.as_str() == wanted)

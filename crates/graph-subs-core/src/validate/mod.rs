@@ -379,19 +379,22 @@ pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
 /// ```
 pub fn check(request: Request, body: &Properties, ctx: &Context) -> Vec<Diagnostic> {
     let mut out = Diagnostics::default();
-    if ctx.now > lifetime::latest_supported_now() || Timestamp::new(ctx.now).is_err() {
-        out.error(
-            C::TimeOutOfRange,
-            None,
-            format!(
-                "the request is checked as if sent at {}, too close to the year 9999 for its expiration times to be written in RFC 3339",
-                ctx.now.format("%Y-%m-%d")
-            ),
-            Some(format!(
-                "check as if sent at {} or earlier",
-                time(lifetime::latest_supported_now())
-            )),
-        );
+    if Timestamp::new(ctx.now).is_err() || ctx.now > lifetime::latest_supported_now() {
+        let (message, hint) = if ctx.now > lifetime::latest_supported_now() {
+            (
+                "the request is checked as if sent too close to the year 9999 for its expiration times to be written in RFC 3339",
+                format!(
+                    "check as if sent at {} or earlier",
+                    time(lifetime::latest_supported_now())
+                ),
+            )
+        } else {
+            (
+                "the request is checked as if sent before the year 0000, which RFC 3339 cannot write",
+                "check as if sent at 0000-01-01T00:00:00Z or later".to_owned(),
+            )
+        };
+        out.error(C::TimeOutOfRange, None, message, Some(hint));
         return out.0;
     }
     check_names_and_types(request, body, &mut out);
@@ -414,15 +417,45 @@ fn spec(name: &str) -> Option<&'static PropertySpec> {
 pub const UNKNOWN_PROPERTIES_SHOWN: usize = 20;
 
 fn check_names_and_types(request: Request, body: &Properties, out: &mut Diagnostics) {
+    // One warning per repeated name, however often it is repeated, and at most as many
+    // names as unknown properties are named.
+    let mut repeats: Vec<(&str, usize)> = Vec::new();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for name in body.repeated() {
+        let key = name.to_ascii_lowercase();
+        match seen.get(&key) {
+            Some(&i) => repeats[i].1 += 1,
+            None => {
+                seen.insert(key, repeats.len());
+                repeats.push((name.as_str(), 1));
+            }
+        }
+    }
+    for &(name, extra) in repeats.iter().take(UNKNOWN_PROPERTIES_SHOWN) {
+        let times = if extra == 1 {
+            "twice".to_owned()
+        } else {
+            format!("{} times", extra + 1)
+        };
         out.warning(
             C::DuplicateProperty,
             Some(&spec(name).map_or_else(|| shortened(name).to_string(), |s| s.name.to_owned())),
             format!(
-                "`{}` is given more than once (property names compare without regard to case); the last value is used",
+                "`{}` is given {times} (property names compare without regard to case); the last value is checked",
                 shortened(name)
             ),
             Some("keep one of them".to_owned()),
+        );
+    }
+    if repeats.len() > UNKNOWN_PROPERTIES_SHOWN {
+        out.warning(
+            C::DuplicateProperty,
+            None,
+            format!(
+                "and {} more properties given more than once",
+                repeats.len() - UNKNOWN_PROPERTIES_SHOWN
+            ),
+            Some("give each property once".to_owned()),
         );
     }
     let mut unknown = 0usize;
@@ -542,7 +575,7 @@ fn resource(text: &str, field: Option<&str>, out: &mut Diagnostics) -> Option<Re
             field,
             format!(
                 "`resource` has white space around `{}`",
-                shortened(text.trim())
+                crate::quote::value(text.trim())
             ),
             Some("remove the spaces and line breaks around the path".to_owned()),
         );
@@ -553,7 +586,10 @@ fn resource(text: &str, field: Option<&str>, out: &mut Diagnostics) -> Option<Re
             out.error(
                 C::InvalidResource,
                 field,
-                format!("`{}` is not a resource path: {e}", shortened(text)),
+                format!(
+                    "`{}` is not a resource path: {e}",
+                    crate::quote::value(text)
+                ),
                 e.hint(),
             );
             return None;
@@ -567,7 +603,7 @@ fn resource(text: &str, field: Option<&str>, out: &mut Diagnostics) -> Option<Re
             field,
             format!(
                 "`{}` still holds the documentation's placeholder `{}`",
-                shortened(text.trim()),
+                crate::quote::value(text.trim()),
                 shortened(&segment)
             ),
             Some(format!(
@@ -1020,7 +1056,10 @@ fn check_resource_rules(
         out.warning(
             C::UnknownQueryParameter,
             field,
-            format!("Graph gives `{name}` no meaning on a subscription resource"),
+            format!(
+                "Graph gives `{}` no meaning on a subscription resource",
+                shortened(name)
+            ),
             None,
         );
     }
