@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
@@ -54,13 +55,44 @@ impl Value {
 }
 
 /// The properties of a request body, in the order first given.
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct Properties {
     entries: Vec<(String, Value)>,
-    /// Lowercase name → position in `entries`.
-    index: HashMap<String, usize>,
+    /// Keyed hash of the ASCII-lowercase name → the last entry with that hash; `chain`
+    /// links entries of equal hash. No name is copied to be indexed, and a keyed hash
+    /// keeps hostile names from colliding on purpose.
+    index: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
+    chain: Vec<usize>,
+    hasher: RandomState,
     /// Names given more than once (compared without regard to case), as last written.
     repeated: Vec<String>,
+}
+
+/// The end of a `chain`.
+const NONE: usize = usize::MAX;
+
+/// The index's keys are already keyed hashes: hashing them again would only cost time.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+impl PartialEq for Properties {
+    fn eq(&self, other: &Properties) -> bool {
+        self.entries == other.entries && self.repeated == other.repeated
+    }
 }
 
 /// Why a body cannot be read.
@@ -146,26 +178,45 @@ impl Properties {
     /// Sets a property as a body read from JSON gives it: a name given again is
     /// remembered as repeated, for a check to warn about.
     fn put(&mut self, name: String, value: Value, reading: bool) {
-        use std::collections::hash_map::Entry;
-        // One hash per property, and no lowercase copy when the name has no capital.
-        let key = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            name.to_ascii_lowercase()
-        } else {
-            name.clone()
-        };
-        match self.index.entry(key) {
-            Entry::Occupied(slot) => {
-                let i = *slot.get();
+        let hash = self.hash(&name);
+        match self.find(hash, &name) {
+            Some(i) => {
                 if reading {
                     self.repeated.push(name.clone());
                 }
                 self.entries[i] = (name, value);
             }
-            Entry::Vacant(slot) => {
-                slot.insert(self.entries.len());
+            None => {
+                let i = self.entries.len();
                 self.entries.push((name, value));
+                self.chain.push(self.index.insert(hash, i).unwrap_or(NONE));
             }
         }
+    }
+
+    /// The keyed hash of a name's ASCII-lowercase form, without copying it.
+    fn hash(&self, name: &str) -> u64 {
+        let mut hasher = self.hasher.build_hasher();
+        let mut buffer = [0u8; 64];
+        for chunk in name.as_bytes().chunks(buffer.len()) {
+            let folded = &mut buffer[..chunk.len()];
+            folded.copy_from_slice(chunk);
+            folded.make_ascii_lowercase();
+            hasher.write(folded);
+        }
+        hasher.finish()
+    }
+
+    /// The entry named `name` (ASCII case ignored), given its hash.
+    fn find(&self, hash: u64, name: &str) -> Option<usize> {
+        let mut i = *self.index.get(&hash)?;
+        while i != NONE {
+            if self.entries[i].0.eq_ignore_ascii_case(name) {
+                return Some(i);
+            }
+            i = self.chain[i];
+        }
+        None
     }
 
     /// A property's value, its name compared without regard to case; `null` counts as
@@ -178,7 +229,7 @@ impl Properties {
 
     /// The name as written and the value of a property.
     pub fn entry(&self, name: &str) -> Option<(&str, &Value)> {
-        let i = *self.index.get(&name.to_ascii_lowercase())?;
+        let i = self.find(self.hash(name), name)?;
         let (n, v) = &self.entries[i];
         Some((n.as_str(), v))
     }
@@ -440,6 +491,20 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn every_name_is_found_whatever_its_case() {
+        let mut body = Properties::new();
+        for i in 0..10_000 {
+            body.insert(format!("Name{i}"), Value::Number(f64::from(i)));
+        }
+        body.insert("NAME42", Value::Bool(true));
+        assert_eq!(body.len(), 10_000);
+        assert_eq!(body.get("name42"), Some(&Value::Bool(true)));
+        assert_eq!(body.entry("nAmE9999").map(|(n, _)| n), Some("Name9999"));
+        assert_eq!(body.get("name10000"), None);
+        assert_eq!(body.iter().next().map(|(n, _)| n), Some("Name0"));
     }
 
     #[test]
