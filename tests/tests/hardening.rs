@@ -165,6 +165,14 @@ fn suspect_resources_in_a_body_are_errors() {
         ("users('')/messages", "invalid-resource"),
         ("users/{id}/messages", "resource-placeholder"),
         ("groups('{id}')/conversations", "resource-placeholder"),
+        ("users/%7Bid%7D/messages", "resource-placeholder"),
+        ("users/{}/messages", "resource-placeholder"),
+        ("users(id='{id}')/messages", "resource-placeholder"),
+        ("me/drive/root:/{folder}:", "resource-placeholder"),
+        (
+            "communications/presences?$filter=id in ('{id}','{id}')",
+            "resource-placeholder",
+        ),
         (" me/messages ", "resource-whitespace"),
         ("me/\u{200b}messages", "invalid-resource"),
     ];
@@ -401,4 +409,35 @@ fn times_before_year_0000_are_refused() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn bodies_in_common_encodings_read_or_say_why_not() {
+    let body = base().to_string();
+    for (bytes, expected) in [
+        ([&b"\xEF\xBB\xBF"[..], body.as_bytes()].concat(), None),
+        (b" \n".to_vec(), Some("the body is empty")),
+        (b"\xFF\xFE{\x00}\x00".to_vec(), Some("UTF-16")),
+    ] {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(&bytes).unwrap();
+        let run = graph_subs(&["check", file.path().to_str().unwrap(), "--now", NOW]);
+        match expected {
+            None => assert_eq!(run.exit, Exit::Success, "{}", run.stderr),
+            Some(text) => {
+                assert_eq!(run.exit, Exit::Usage);
+                assert!(run.stderr.contains(text), "{}", run.stderr);
+            }
+        }
+    }
+    // `--json=true` asks for JSON too; after `--`, `--json` is an argument.
+    let run = graph_subs(&["permissions", "me/messages", "--json=true"]);
+    assert_eq!(run.exit, Exit::Usage);
+    assert!(
+        serde_json::from_str::<Value>(&run.stdout).is_ok(),
+        "{:?}",
+        run.stdout
+    );
+    let run = graph_subs(&["permissions", "--", "--json"]);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
 }

@@ -138,7 +138,7 @@ pub(crate) fn parse_body(name: &str, bytes: &[u8]) -> Result<Properties, Report>
                 "body-too-large",
                 format!("`{name}` is larger than {MAX_BODY_BYTES} bytes"),
             ),
-            BodyError::Syntax { .. } => {
+            BodyError::Syntax { .. } | BodyError::Empty | BodyError::Utf16 => {
                 ("invalid-json", format!("`{name}` is not valid JSON: {e}"))
             }
         };

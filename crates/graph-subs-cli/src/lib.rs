@@ -65,7 +65,11 @@ where
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     // Known before parsing, so that even a usage error answers a script in JSON.
-    let json = args.iter().skip(1).any(|a| a == "--json");
+    let json = args
+        .iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json" || a.to_str().is_some_and(|a| a.starts_with("--json=")));
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {

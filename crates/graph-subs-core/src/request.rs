@@ -104,6 +104,12 @@ pub enum BodyError {
         /// Its size in bytes (at least; reading stops past the limit).
         size: usize,
     },
+    /// Nothing, or only white space.
+    #[error("the body is empty")]
+    Empty,
+    /// UTF-16 text (a byte order mark `FF FE` or `FE FF`).
+    #[error("the body is UTF-16 text; JSON bodies are UTF-8")]
+    Utf16,
     /// Not JSON.
     #[error("{message} at line {line}, column {column}")]
     Syntax {
@@ -123,6 +129,10 @@ impl BodyError {
             BodyError::TooLarge { .. } => {
                 "a subscription body is a few kilobytes: give the request body alone"
             }
+            BodyError::Empty => {
+                "give the request body, one JSON object: {\"changeType\": \"created\", ...}"
+            }
+            BodyError::Utf16 => "save the file as UTF-8",
             BodyError::Syntax { .. } => {
                 "a request body is one JSON object: {\"changeType\": \"created\", ...}"
             }
@@ -150,6 +160,15 @@ impl Properties {
     pub fn from_json(bytes: &[u8]) -> Result<Properties, BodyError> {
         if bytes.len() > MAX_BODY_BYTES {
             return Err(BodyError::TooLarge { size: bytes.len() });
+        }
+        // Editors on Windows start UTF-8 files with a byte order mark; JSON allows a
+        // reader to skip it.
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(BodyError::Empty);
+        }
+        if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+            return Err(BodyError::Utf16);
         }
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
         let properties = BodySeed

@@ -241,7 +241,11 @@ impl EncryptionCertificate {
 
 impl fmt::Debug for EncryptionCertificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EncryptionCertificate({} characters)", self.0.len())
+        write!(
+            f,
+            "EncryptionCertificate({} characters)",
+            self.0.chars().count()
+        )
     }
 }
 

@@ -202,7 +202,9 @@ fn read_body(body: &Bytes, ids: &RequestIds) -> Result<Properties, GraphError> {
     Properties::from_json(body).map_err(|e| {
         let status = match e {
             BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            BodyError::Syntax { .. } => StatusCode::BAD_REQUEST,
+            BodyError::Syntax { .. } | BodyError::Empty | BodyError::Utf16 => {
+                StatusCode::BAD_REQUEST
+            }
         };
         GraphError::new(
             status,

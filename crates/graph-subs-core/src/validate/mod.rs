@@ -484,7 +484,10 @@ fn check_names_and_types(request: Request, body: &Properties, out: &mut Diagnost
                 C::WrongType,
                 Some(name),
                 format!("`{name}` is {}, but must be {wanted}", value.type_name()),
-                None,
+                Some(match spec.expect {
+                    Expect::Text => format!("write `{name}` as a JSON string, in double quotes"),
+                    Expect::Flag => format!("write `\"{name}\": true` or `false`, without quotes"),
+                }),
             );
         }
         if spec.role == Role::ReadOnly {
@@ -621,20 +624,49 @@ fn resource(text: &str, field: Option<&str>, out: &mut Diagnostics) -> Option<Re
     }
 }
 
-/// The first `{...}` placeholder of a path, in a segment or a key: the documentation's
-/// `{id}`, `{site-id}`, `{user-id}`. A path a request sends must name a real resource.
+/// The first `{...}` placeholder of a path: the documentation's `{id}`, `{site-id}`,
+/// `{user-id}`, also percent-encoded (`%7Bid%7D`), empty (`{}`), inside a key
+/// (`users(id='{id}')`), a OneDrive address (`root:/{folder}:`) or the query string
+/// (`$filter=id in ('{id}')`). A path a request sends must name a real resource.
 fn placeholder(path: &ResourcePath) -> Option<String> {
-    let is_placeholder = |text: &str| {
-        let text = text.trim_matches('\'');
-        text.len() > 2 && text.starts_with('{') && text.ends_with('}')
+    let texts = path
+        .segments()
+        .iter()
+        .map(|segment| match segment {
+            Segment::Name(name) => name.as_str(),
+            Segment::Keyed { key, .. } => key.as_str(),
+            Segment::Addressed { path, .. } => path.as_str(),
+        })
+        .chain(path.query().params().map(|(_, value)| value));
+    texts.into_iter().find_map(find_placeholder)
+}
+
+/// A `{word}` in `text` (letters, digits, `-`, `_`, at most 40 of them), or its
+/// percent-encoded form.
+fn find_placeholder(text: &str) -> Option<String> {
+    let decoded;
+    let text = if text.contains('%') {
+        decoded = text
+            .replace("%7B", "{")
+            .replace("%7b", "{")
+            .replace("%7D", "}")
+            .replace("%7d", "}");
+        decoded.as_str()
+    } else {
+        text
     };
-    path.segments().iter().find_map(|segment| match segment {
-        Segment::Name(name) if is_placeholder(name) => Some(name.clone()),
-        Segment::Keyed { key, .. } if is_placeholder(key) => {
-            Some(key.trim_matches('\'').to_owned())
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let word_end = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(after.len());
+        if after[word_end..].starts_with('}') && word_end <= 40 {
+            return Some(format!("{{{}}}", &after[..word_end]));
         }
-        _ => None,
-    })
+        rest = after;
+    }
+    None
 }
 
 fn parse_expiration(text: &str, out: &mut Diagnostics) -> Option<DateTime<Utc>> {
@@ -670,7 +702,7 @@ fn check_expiration(
                     time(expiration),
                     time(ctx.now)
                 ),
-                None,
+                Some("use a time after now, within the resource's maximum lifetime".into()),
             );
         }
         return;
@@ -954,7 +986,7 @@ fn check_encryption(
             C::CertificateIdTooLong,
             Some(p::CERTIFICATE_ID),
             format!("`encryptionCertificateId` has {} characters; at most {CERTIFICATE_ID_MAX} are accepted", id.chars().count()),
-            None,
+            Some("use a shorter id, such as the certificate's thumbprint".into()),
         );
     }
     if let Some(certificate) = body.string(p::CERTIFICATE)
