@@ -64,8 +64,8 @@ pub struct Properties {
     index: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
     chain: Vec<usize>,
     hasher: RandomState,
-    /// Names given more than once (compared without regard to case), as last written.
-    repeated: Vec<String>,
+    /// How many more times than once each entry was given, parallel to `entries`.
+    repeats: Vec<u32>,
 }
 
 /// The end of a `chain`.
@@ -91,7 +91,7 @@ impl Hasher for Prehashed {
 
 impl PartialEq for Properties {
     fn eq(&self, other: &Properties) -> bool {
-        self.entries == other.entries && self.repeated == other.repeated
+        self.entries == other.entries && self.repeats == other.repeats
     }
 }
 
@@ -201,13 +201,14 @@ impl Properties {
         match self.find(hash, &name) {
             Some(i) => {
                 if reading {
-                    self.repeated.push(name.clone());
+                    self.repeats[i] = self.repeats[i].saturating_add(1);
                 }
                 self.entries[i] = (name, value);
             }
             None => {
                 let i = self.entries.len();
                 self.entries.push((name, value));
+                self.repeats.push(0);
                 self.chain.push(self.index.insert(hash, i).unwrap_or(NONE));
             }
         }
@@ -284,9 +285,14 @@ impl Properties {
         self.entries.is_empty()
     }
 
-    /// Names given more than once, as last written.
-    pub fn repeated(&self) -> &[String] {
-        &self.repeated
+    /// The names given more than once (as last written), in the order first given, each
+    /// with how many more times than once.
+    pub fn repeated(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.entries
+            .iter()
+            .zip(&self.repeats)
+            .filter(|(_, n)| **n > 0)
+            .map(|((name, _), n)| (name.as_str(), *n as usize))
     }
 }
 
@@ -489,7 +495,7 @@ mod tests {
         .unwrap();
         assert_eq!(body.len(), 4);
         assert_eq!(body.string("CHANGETYPE"), Some("updated"));
-        assert_eq!(body.repeated(), ["changeType"]);
+        assert_eq!(body.repeated().collect::<Vec<_>>(), [("changeType", 1)]);
         assert_eq!(body.get("x"), Some(&Value::Array));
         for (input, message) in [
             (

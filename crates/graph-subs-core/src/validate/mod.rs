@@ -419,18 +419,7 @@ pub const UNKNOWN_PROPERTIES_SHOWN: usize = 20;
 fn check_names_and_types(request: Request, body: &Properties, out: &mut Diagnostics) {
     // One warning per repeated name, however often it is repeated, and at most as many
     // names as unknown properties are named.
-    let mut repeats: Vec<(&str, usize)> = Vec::new();
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for name in body.repeated() {
-        let key = name.to_ascii_lowercase();
-        match seen.get(&key) {
-            Some(&i) => repeats[i].1 += 1,
-            None => {
-                seen.insert(key, repeats.len());
-                repeats.push((name.as_str(), 1));
-            }
-        }
-    }
+    let repeats: Vec<(&str, usize)> = body.repeated().collect();
     for &(name, extra) in repeats.iter().take(UNKNOWN_PROPERTIES_SHOWN) {
         let times = if extra == 1 {
             "twice".to_owned()
