@@ -441,3 +441,25 @@ fn bodies_in_common_encodings_read_or_say_why_not() {
     let run = graph_subs(&["permissions", "--", "--json"]);
     assert!(run.stdout.is_empty(), "{}", run.stdout);
 }
+
+#[test]
+fn hints_keep_the_delivery_form_and_name_lookalikes() {
+    let run = check(
+        &with(json!({
+            "changeType": "creat\u{435}d",
+            "notificationUrl": "EventHub:http://ns.servicebus.windows.net/h?tenantId=x"
+        })),
+        &[],
+    );
+    assert!(
+        run.stdout.contains("U+0435 CYRILLIC SMALL LETTER IE"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("`EventHub:https://ns.servicebus.windows.net/h?tenantId=***`"),
+        "{}",
+        run.stdout
+    );
+}

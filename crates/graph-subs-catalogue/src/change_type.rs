@@ -59,6 +59,10 @@ impl ChangeTypeError {
             ChangeTypeError::Unknown(word) if word.eq_ignore_ascii_case("modified") => {
                 "Graph calls it `updated`".into()
             }
+            ChangeTypeError::Unknown(word) if crate::quote::suspicious(word).is_some() => format!(
+                "it contains {}: retype it as one of created, updated, deleted",
+                crate::quote::suspicious(word).map(|s| s.to_string()).unwrap_or_default()
+            ),
             _ => "write one or more of created, updated, deleted, separated by commas: `created,updated`".into(),
         }
     }

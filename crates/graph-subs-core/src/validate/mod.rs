@@ -768,8 +768,12 @@ fn check_url(field: &str, text: &str, allow_http_loopback: bool, out: &mut Diagn
     for finding in findings {
         match finding {
             Finding::NotHttps { scheme } => {
+                // Keep the `EventHub:` prefix: it chooses the delivery.
                 let https = match shown.split_once("://") {
-                    Some((_, rest)) => format!("https://{rest}"),
+                    Some((scheme, rest)) => match scheme.rsplit_once(':') {
+                        Some((prefix, _)) => format!("{prefix}:https://{rest}"),
+                        None => format!("https://{rest}"),
+                    },
                     None => "https://host/path".to_owned(),
                 };
                 out.push(
