@@ -203,12 +203,13 @@ impl PathError {
     pub fn hint(&self) -> Option<String> {
         match self {
             PathError::Empty => Some("give a resource such as `me/messages`".into()),
-            PathError::AbsoluteUrl { relative: Some(r) } => Some(format!("use `{r}`")),
+            PathError::AbsoluteUrl { relative: Some(r) } => Some(format!("use `{}`", shortened(r))),
             PathError::AbsoluteUrl { relative: None } => Some(
                 "drop the scheme, host and API version: `me/messages`, not `https://graph.microsoft.com/v1.0/me/messages`".into(),
             ),
             PathError::VersionPrefix { relative, .. } => Some(format!(
-                "the API version is chosen by the endpoint, not the resource: use `{relative}`"
+                "the API version is chosen by the endpoint, not the resource: use `{}`",
+                shortened(relative)
             )),
             PathError::EmptySegment { .. } => {
                 Some("remove the doubled or trailing `/`".into())

@@ -90,7 +90,9 @@ impl QueryError {
             QueryError::MissingName { .. } => {
                 "separate parameters with a single `&` and write each as `name=value`".into()
             }
-            QueryError::MissingValue { name } => format!("write `{name}=value`"),
+            QueryError::MissingValue { name } => {
+                format!("write `{}=value`", crate::quote::shortened(name))
+            }
             QueryError::Duplicate { name } => format!("keep one `{name}` parameter"),
             QueryError::InvalidModel { .. } => {
                 "use `model=A` or `model=B`, or leave `model` out for evaluation mode".into()
