@@ -1,7 +1,7 @@
 //! Failures the fuzz targets found (`fuzz/`, see docs/fuzzing.md), as plain tests: each
 //! failed before its fix.
 
-use graph_subs_core::resource::ResourcePath;
+use graph_subs_core::resource::{PathError, ResourcePath};
 
 /// The fuzz targets' bound on a message or hint about a resource path: a sentence
 /// quoting at most two values of 60 characters.
@@ -27,4 +27,27 @@ fn path_hints_shorten_what_they_quote() {
         assert!(hint.contains("more characters)"), "{hint}");
         assert!(e.to_string().len() <= MAX_MESSAGE, "{e:?}");
     }
+}
+
+/// `resource_path` target: `/http://:` parsed (a OneDrive-style address `http:` + `//`)
+/// but printed as `http://:`, which is refused as a URL: the URL check looked at the text
+/// before its leading `/` was dropped. Minimised by `cargo fuzz tmin` from `/https://e:/Z`.
+#[test]
+fn a_url_after_a_leading_slash_is_a_url() {
+    for text in ["/http://:", "/https://e:", "/https://e:/Z", "/HTTPS://e:"] {
+        assert!(
+            matches!(
+                ResourcePath::parse(text),
+                Err(PathError::AbsoluteUrl { .. })
+            ),
+            "{text}: {:?}",
+            ResourcePath::parse(text)
+        );
+    }
+    assert_eq!(
+        ResourcePath::parse("/https://graph.microsoft.com/v1.0/me/messages"),
+        Err(PathError::AbsoluteUrl {
+            relative: Some("me/messages".into())
+        })
+    );
 }

@@ -283,10 +283,13 @@ impl ResourcePath {
         if text.is_empty() {
             return Err(PathError::Empty);
         }
-        let lower = text.to_ascii_lowercase();
+        // The leading `/` is dropped below, so a URL after it is a URL too: otherwise
+        // `/http://x:` would parse and print as `http://x:`, which does not.
+        let unrooted = text.strip_prefix('/').unwrap_or(text);
+        let lower = unrooted.to_ascii_lowercase();
         if lower.starts_with("https://") || lower.starts_with("http://") {
             return Err(PathError::AbsoluteUrl {
-                relative: relative_part_of_url(text),
+                relative: relative_part_of_url(unrooted),
             });
         }
         let (path, query) = split_query(text);
