@@ -970,7 +970,10 @@ fn check_resource_rules(
         out.warning(
             C::UnknownQueryParameter,
             field,
-            format!("Graph gives `{name}` no meaning on a subscription resource"),
+            format!(
+                "Graph gives `{}` no meaning on a subscription resource",
+                shortened(name)
+            ),
             None,
         );
     }
