@@ -221,7 +221,8 @@ impl PathError {
                 "drop the scheme, host and API version: `me/messages`, not `https://graph.microsoft.com/v1.0/me/messages`".into(),
             ),
             PathError::VersionPrefix { relative, .. } => Some(format!(
-                "the API version is chosen by the endpoint, not the resource: use `{relative}`"
+                "the API version is chosen by the endpoint, not the resource: use `{}`",
+                shortened(relative)
             )),
             PathError::EmptySegment { .. } => {
                 Some("remove the doubled or trailing `/`".into())
