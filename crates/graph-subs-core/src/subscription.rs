@@ -187,13 +187,7 @@ impl ClientState {
     /// Whether a notification's `clientState` is this one, in time that does not depend
     /// on where they differ.
     pub fn matches(&self, given: &str) -> bool {
-        let (a, b) = (self.0.as_bytes(), given.as_bytes());
-        let mut difference = a.len() ^ b.len();
-        for (i, x) in a.iter().enumerate() {
-            let y = b.get(i).copied().unwrap_or(0);
-            difference |= usize::from(x ^ y);
-        }
-        difference == 0
+        constant_time_eq(self.0.as_bytes(), given.as_bytes())
     }
 }
 
@@ -220,6 +214,16 @@ impl<'de> Deserialize<'de> for ClientState {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(ClientState)
     }
+}
+
+/// Whether two secrets are equal, in time that depends on their lengths only, not on
+/// where they differ: for `clientState`, client secrets, any shared secret.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut difference = a.len() ^ b.len();
+    for (i, x) in a.iter().enumerate() {
+        difference |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
+    }
+    difference == 0
 }
 
 /// `encryptionCertificate`: the base64 DER X.509 certificate Graph encrypts resource data

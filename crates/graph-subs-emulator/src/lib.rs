@@ -105,12 +105,7 @@ impl App {
 
     /// Compares a presented secret in time that does not depend on where they differ.
     fn secret_matches(&self, given: &str) -> bool {
-        let (a, b) = (self.secret.as_bytes(), given.as_bytes());
-        let mut difference = a.len() ^ b.len();
-        for (i, x) in a.iter().enumerate() {
-            difference |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
-        }
-        difference == 0
+        graph_subs_core::subscription::constant_time_eq(self.secret.as_bytes(), given.as_bytes())
     }
 }
 
