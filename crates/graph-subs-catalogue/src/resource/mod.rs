@@ -416,7 +416,8 @@ fn shown_relative(relative: &str) -> String {
         shown.push('?');
         shown.push_str(&params.join("&"));
     }
-    shown
+    // Each part is short, but a URL may have any number of them.
+    quote::shortened_to(&shown, 200).to_string()
 }
 
 /// `https://graph.microsoft.com/v1.0/me/messages` → `me/messages`.
