@@ -27,7 +27,10 @@ use serde_json::json;
 
 use crate::Shared;
 use crate::error::{GraphError, OAuthError, RequestIds};
+use crate::faults::Fault;
 use crate::identity::{Principal, TokenError, TokenSpec};
+use crate::persist::Change;
+use crate::throttle::{self, Class};
 
 /// The API versions the emulator serves.
 const VERSIONS: [&str; 2] = ["v1.0", "beta"];
@@ -68,7 +71,7 @@ pub(crate) async fn request_ids(
     response
 }
 
-fn check_version(version: &str, ids: &RequestIds) -> Result<(), GraphError> {
+pub(crate) fn check_version(version: &str, ids: &RequestIds) -> Result<(), GraphError> {
     if VERSIONS.contains(&version) {
         Ok(())
     } else {
@@ -113,6 +116,137 @@ fn authenticate(
     result.map(|claims| claims.principal()).map_err(|e| {
         GraphError::new(StatusCode::UNAUTHORIZED, code(&e), e.to_string()).with_ids(ids)
     })
+}
+
+/// Counts a request of the caller against Graph's throttling limits, or refuses it with
+/// 429 and `Retry-After`.
+fn admit(
+    shared: &Shared,
+    principal: &Principal,
+    class: Class,
+    ids: &RequestIds,
+) -> Result<(), GraphError> {
+    let throttle = &shared.config.throttle;
+    let result = shared
+        .throttler
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .admit(
+            throttle,
+            &principal.tenant_id,
+            &principal.app_id,
+            class,
+            shared.clock.now(),
+        );
+    result.map_err(|wait| {
+        let seconds = throttle::retry_after_seconds(wait);
+        let (limit, what) = match class {
+            Class::List => (throttle.list, "List requests"),
+            Class::Other => (throttle.other, "create, get, update and delete requests"),
+        };
+        tracing::warn!(app = %principal.app_id, tenant = %principal.tenant_id, ?class, "throttled");
+        GraphError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            format!(
+                "Too many requests. The subscription API admits {} {what} per {} seconds for each app and tenant; retry after {seconds} seconds.",
+                limit.requests,
+                limit.window.num_seconds()
+            ),
+        )
+        .retry_after(seconds)
+        .with_ids(ids)
+    })
+}
+
+/// Journals a change with `--state`; call it with the store locked, then await
+/// [`durable`] before answering.
+fn record(
+    shared: &Shared,
+    change: Change,
+) -> Option<tokio::sync::oneshot::Receiver<Result<(), String>>> {
+    shared.state.get().map(|state| state.journal.record(change))
+}
+
+/// Waits until a recorded change is on disk: an answer is a promise the change is kept.
+async fn durable(
+    saved: Option<tokio::sync::oneshot::Receiver<Result<(), String>>>,
+    ids: &RequestIds,
+) -> Result<(), GraphError> {
+    let Some(saved) = saved else {
+        return Ok(());
+    };
+    let failure = match saved.await {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(e)) => e,
+        Err(_) => "the state writer has stopped".to_owned(),
+    };
+    Err(GraphError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "ServiceUnavailable",
+        format!("The emulator could not save its state: {failure}. The change may be lost on restart; fix the state file's disk and retry."),
+    )
+    .retry_after(1)
+    .with_ids(ids))
+}
+
+/// Marks a request made from inside a `$batch`: faults are drawn for the batch, not for
+/// each of its requests.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchItem;
+
+/// Injects the configured faults (`--faults`) into the subscription API.
+pub(crate) async fn faults(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if shared.faults.is_empty() || request.extensions().get::<BatchItem>().is_some() {
+        return next.run(request).await;
+    }
+    let delay = shared.faults.delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let ids = request.extensions().get::<RequestIds>().cloned();
+    match shared.faults.draw() {
+        Fault::None => next.run(request).await,
+        Fault::Answer(status) => {
+            let (status, code, message) = match status {
+                429 => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TooManyRequests",
+                    "Too many requests (an injected fault).",
+                ),
+                504 => (
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "GatewayTimeout",
+                    "The gateway timed out (an injected fault).",
+                ),
+                _ => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ServiceUnavailable",
+                    "The service is unavailable (an injected fault).",
+                ),
+            };
+            tracing::info!(status = status.as_u16(), "fault injected");
+            let error = GraphError::new(status, code, message).retry_after(1);
+            match ids {
+                Some(ids) => error.with_ids(&ids),
+                None => error,
+            }
+            .into_response()
+        }
+        Fault::Drop => {
+            // Carried out, then the answer is lost: the connection closes without it.
+            let _ = next.run(request).await;
+            tracing::info!("fault injected: answer dropped");
+            let lost = futures_util::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::other("answer dropped by --faults"))
+            });
+            Response::new(axum::body::Body::from_stream(lost))
+        }
+    }
 }
 
 /// Whether the caller holds a permission the documentation lists for `operation` on
@@ -225,6 +359,7 @@ pub(crate) async fn create(
 ) -> Result<Response, GraphError> {
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
+    admit(&shared, &principal, Class::Other, &ids)?;
     let properties = read_body(&body, &ids)?;
     let now = shared.clock.now();
     let ctx = Context {
@@ -308,7 +443,15 @@ pub(crate) async fn create(
         .with_ids(&ids));
     }
     store.insert(&principal.tenant_id, subscription.clone());
+    let saved = record(
+        &shared,
+        Change::Put {
+            tenant: principal.tenant_id.clone(),
+            subscription: Box::new(subscription.clone()),
+        },
+    );
     drop(store);
+    durable(saved, &ids).await?;
     tracing::info!(id = %subscription.id, resource = %graph_subs_core::quote::shortened(&subscription.resource), "subscription created");
     Ok((
         StatusCode::CREATED,
@@ -349,6 +492,7 @@ pub(crate) async fn get(
 ) -> Result<Response, GraphError> {
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
+    admit(&shared, &principal, Class::Other, &ids)?;
     let subscription =
         visible_subscription(&shared, &principal, &id, Operation::List, &ids).await?;
     Ok(entity(&shared, &version, &subscription).into_response())
@@ -365,6 +509,7 @@ pub(crate) async fn update(
 ) -> Result<Response, GraphError> {
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
+    admit(&shared, &principal, Class::Other, &ids)?;
     let properties = read_body(&body, &ids)?;
     let existing = visible_subscription(&shared, &principal, &id, Operation::Update, &ids).await?;
     let now = shared.clock.now();
@@ -422,7 +567,15 @@ pub(crate) async fn update(
         return Err(GraphError::not_found(&id).with_ids(&ids));
     }
     store.replace(updated.clone());
+    let saved = record(
+        &shared,
+        Change::Put {
+            tenant: principal.tenant_id.clone(),
+            subscription: Box::new(updated.clone()),
+        },
+    );
     drop(store);
+    durable(saved, &ids).await?;
     Ok(entity(&shared, &version, &updated).into_response())
 }
 
@@ -435,8 +588,14 @@ pub(crate) async fn delete(
 ) -> Result<Response, GraphError> {
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
+    admit(&shared, &principal, Class::Other, &ids)?;
     visible_subscription(&shared, &principal, &id, Operation::Delete, &ids).await?;
-    shared.store.lock().await.remove(&id);
+    let mut store = shared.store.lock().await;
+    let saved = store
+        .remove(&id)
+        .and_then(|_| record(&shared, Change::Remove { id: id.clone() }));
+    drop(store);
+    durable(saved, &ids).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -449,6 +608,7 @@ pub(crate) async fn reauthorize(
 ) -> Result<Response, GraphError> {
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
+    admit(&shared, &principal, Class::Other, &ids)?;
     visible_subscription(&shared, &principal, &id, Operation::Update, &ids).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -470,6 +630,7 @@ pub(crate) async fn list(
 ) -> Result<Response, GraphError> {
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
+    admit(&shared, &principal, Class::List, &ids)?;
     let caller = caller(&principal);
     let now = shared.clock.now();
     let mut store = shared.store.lock().await;
@@ -541,6 +702,13 @@ pub(crate) async fn clock_move(
         _ => return Err(bad("give exactly one of `advanceSeconds` and `set`".into())),
     }
     .map_err(|e| bad(e.to_string()))?;
+    let saved = record(
+        &shared,
+        Change::Clock {
+            offset_millis: shared.clock.offset_millis(),
+        },
+    );
+    durable(saved, &ids).await?;
     tracing::info!(now = %lifetime::rfc3339(now), "clock moved");
     Ok(Json(json!({ "now": lifetime::rfc3339(now) })))
 }

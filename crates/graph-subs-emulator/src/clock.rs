@@ -34,6 +34,21 @@ impl Clock {
         }
     }
 
+    /// A clock `offset_millis` ahead of the wall clock (a restored state's).
+    pub(crate) fn with_offset_millis(offset_millis: i64) -> Clock {
+        Clock {
+            offset: Mutex::new(Duration::milliseconds(offset_millis)),
+        }
+    }
+
+    /// How far ahead of the wall clock it is, in milliseconds (kept by `--state`).
+    pub(crate) fn offset_millis(&self) -> i64 {
+        self.offset
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .num_milliseconds()
+    }
+
     /// The emulator's now.
     pub(crate) fn now(&self) -> DateTime<Utc> {
         wall() + *self.offset.lock().unwrap_or_else(|e| e.into_inner())

@@ -24,6 +24,8 @@ pub(crate) struct GraphError {
     /// graph-subs diagnostics behind a 400: OData `details`.
     pub(crate) details: Vec<Diagnostic>,
     pub(crate) ids: Option<Box<RequestIds>>,
+    /// Seconds for the `Retry-After` header (429, 503, 504).
+    pub(crate) retry_after: Option<i64>,
 }
 
 impl GraphError {
@@ -34,7 +36,14 @@ impl GraphError {
             message: message.into(),
             details: Vec::new(),
             ids: None,
+            retry_after: None,
         }
+    }
+
+    /// Sets `Retry-After`, in seconds.
+    pub(crate) fn retry_after(mut self, seconds: i64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub(crate) fn with_ids(mut self, ids: &RequestIds) -> Self {
@@ -99,6 +108,11 @@ impl IntoResponse for GraphError {
                 .collect();
         }
         let mut response = (self.status, axum::Json(json!({ "error": error }))).into_response();
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert("Retry-After", value);
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 "WWW-Authenticate",

@@ -187,8 +187,9 @@ pub enum TokenError {
     NotYetValid,
 }
 
-/// The signing key, made once per process: RSA key generation is slow, and every
-/// emulator a test suite starts can share one.
+/// The signing key: made once per process (RSA key generation is slow, and every
+/// emulator a test suite starts can share one), or restored from a `--state` file so that
+/// tokens outlive a restart.
 struct SigningKey {
     der: Vec<u8>,
     n: String,
@@ -196,23 +197,29 @@ struct SigningKey {
     kid: String,
 }
 
-fn signing_key() -> &'static SigningKey {
+impl SigningKey {
+    fn from_private(private: &rsa::RsaPrivateKey) -> Result<SigningKey, String> {
+        let der = private
+            .to_pkcs1_der()
+            .map_err(|e| format!("encoding the signing key failed: {e}"))?
+            .as_bytes()
+            .to_vec();
+        let public = private.to_public_key();
+        let n = URL_SAFE_NO_PAD.encode(public.n().to_bytes_be());
+        let e = URL_SAFE_NO_PAD.encode(public.e().to_bytes_be());
+        let kid = format!("emulator-{}", n.get(..16).unwrap_or(&n));
+        Ok(SigningKey { der, n, e, kid })
+    }
+}
+
+fn process_key() -> &'static SigningKey {
     static KEY: OnceLock<SigningKey> = OnceLock::new();
     KEY.get_or_init(|| {
         let mut rng = rand::rngs::OsRng;
         // 2048 bits, as the Microsoft identity platform's keys.
         let private = rsa::RsaPrivateKey::new(&mut rng, 2048)
             .unwrap_or_else(|e| panic!("generating the emulator's RSA signing key failed: {e}"));
-        let der = private
-            .to_pkcs1_der()
-            .unwrap_or_else(|e| panic!("encoding the emulator's signing key failed: {e}"))
-            .as_bytes()
-            .to_vec();
-        let public = private.to_public_key();
-        let n = URL_SAFE_NO_PAD.encode(public.n().to_bytes_be());
-        let e = URL_SAFE_NO_PAD.encode(public.e().to_bytes_be());
-        let kid = format!("emulator-{}", &n[..16]);
-        SigningKey { der, n, e, kid }
+        SigningKey::from_private(&private).unwrap_or_else(|e| panic!("{e}"))
     })
 }
 
@@ -220,7 +227,18 @@ fn signing_key() -> &'static SigningKey {
 pub(crate) struct Identity {
     encoding: EncodingKey,
     decoding: DecodingKey,
-    key: &'static SigningKey,
+    key: std::borrow::Cow<'static, SigningKey>,
+}
+
+impl Clone for SigningKey {
+    fn clone(&self) -> Self {
+        SigningKey {
+            der: self.der.clone(),
+            n: self.n.clone(),
+            e: self.e.clone(),
+            kid: self.kid.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Identity {
@@ -229,15 +247,38 @@ impl std::fmt::Debug for Identity {
     }
 }
 
+/// A restored signing key that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the signing key in the state file is not an RSA private key (PKCS#1 DER): {0}")]
+pub struct KeyError(String);
+
 impl Identity {
+    /// The process's key.
     pub(crate) fn new() -> Identity {
-        let key = signing_key();
+        Identity::with_key(std::borrow::Cow::Borrowed(process_key()))
+    }
+
+    /// A key restored from its PKCS#1 DER form.
+    pub(crate) fn from_der(der: &[u8]) -> Result<Identity, KeyError> {
+        use rsa::pkcs1::DecodeRsaPrivateKey as _;
+        let private =
+            rsa::RsaPrivateKey::from_pkcs1_der(der).map_err(|e| KeyError(e.to_string()))?;
+        let key = SigningKey::from_private(&private).map_err(KeyError)?;
+        Ok(Identity::with_key(std::borrow::Cow::Owned(key)))
+    }
+
+    fn with_key(key: std::borrow::Cow<'static, SigningKey>) -> Identity {
         Identity {
             encoding: EncodingKey::from_rsa_der(&key.der),
             decoding: DecodingKey::from_rsa_components(&key.n, &key.e)
                 .unwrap_or_else(|e| panic!("the emulator's own public key is invalid: {e}")),
             key,
         }
+    }
+
+    /// The private key, PKCS#1 DER, for the `--state` file.
+    pub(crate) fn key_der(&self) -> &[u8] {
+        &self.key.der
     }
 
     /// The issuer the emulator writes for `tenant`.

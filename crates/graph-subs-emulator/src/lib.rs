@@ -35,19 +35,24 @@
 //! ));
 //! assert!(emulator.base_url().starts_with("http://127.0.0.1:"));
 //! assert_eq!(token.split('.').count(), 3);
-//! emulator.shutdown().await;
+//! emulator.shutdown().await?;
 //! # Ok(())
 //! # }
 //! ```
 
 mod api;
+mod batch;
 mod clock;
 mod error;
+mod faults;
 mod identity;
+mod persist;
 mod store;
+mod throttle;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -55,10 +60,14 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
+pub use faults::{Faults, FaultsSyntaxError};
+pub use identity::KeyError;
 pub use identity::{
     CONSUMER_TENANT, Claims, GLOBAL_ADMINISTRATOR, GRAPH_APP_ID, GRAPH_AUDIENCE, Principal,
     TokenError, TokenSpec,
 };
+pub use persist::StateError;
+pub use throttle::{Limit, Throttle, ThrottleSyntaxError};
 
 /// The tenant the emulator plays unless told otherwise.
 pub const DEFAULT_TENANT_ID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -132,6 +141,10 @@ pub struct Config {
     page_size: usize,
     apps: Vec<App>,
     start_at: Option<DateTime<Utc>>,
+    throttle: Throttle,
+    faults: Faults,
+    seed: u64,
+    state: Option<PathBuf>,
 }
 
 /// An emulator, configured, not yet started.
@@ -156,6 +169,10 @@ impl Emulator {
                 page_size: DEFAULT_PAGE_SIZE,
                 apps: Vec::new(),
                 start_at: None,
+                throttle: Throttle::GRAPH,
+                faults: Faults::default(),
+                seed: 0,
+                state: None,
             },
         }
     }
@@ -170,13 +187,61 @@ impl Emulator {
             .local_addr()
             .map_err(|e| StartError::Bind(self.config.listen, e.to_string()))?;
         let base_url = format!("http://{address}");
+        let loaded = match &self.config.state {
+            Some(path) => {
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || persist::load(&path))
+                    .await
+                    .map_err(|e| StartError::State(e.to_string()))?
+                    .map(Some)
+                    .map_err(|e| StartError::State(e.to_string()))?
+            }
+            None => None,
+        };
+        let (store, clock, identity) = match loaded {
+            // A fresh state file starts like an emulator without one.
+            Some(loaded) if loaded.signing_key.is_some() => (
+                loaded.store,
+                clock::Clock::with_offset_millis(loaded.clock_offset_millis),
+                identity::Identity::from_der(loaded.signing_key.as_deref().unwrap_or_default())
+                    .map_err(|e| StartError::State(e.to_string()))?,
+            ),
+            Some(loaded) => (
+                loaded.store,
+                clock::Clock::new(self.config.start_at),
+                identity::Identity::new(),
+            ),
+            None => (
+                store::Store::default(),
+                clock::Clock::new(self.config.start_at),
+                identity::Identity::new(),
+            ),
+        };
         let shared = Arc::new(Shared {
-            clock: clock::Clock::new(self.config.start_at),
-            identity: identity::Identity::new(),
-            store: Mutex::new(store::Store::default()),
+            clock,
+            identity,
+            store: Mutex::new(store),
             base_url: base_url.clone(),
+            throttler: std::sync::Mutex::new(throttle::Throttler::default()),
+            faults: faults::Injector::new(self.config.faults.clone(), self.config.seed),
+            state: OnceLock::new(),
             config: self.config,
         });
+        if let Some(path) = shared.config.state.clone() {
+            // Start from one snapshot and an empty journal.
+            let (writer, to) = (shared.clone(), path.clone());
+            tokio::task::spawn_blocking(move || persist::flush_to(&writer, &to))
+                .await
+                .map_err(|e| StartError::State(e.to_string()))?
+                .map_err(|e| StartError::State(e.to_string()))?;
+            let journal = persist::Journal::start(path.clone(), Arc::downgrade(&shared))
+                .map_err(|e| StartError::State(e.to_string()))?;
+            let _ = shared.state.set(persist::State { path, journal });
+            tracing::info!(
+                subscriptions = shared.store.lock().await.len(),
+                "state loaded"
+            );
+        }
         let app = router(shared.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -230,6 +295,28 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Graph's throttling ([`Throttle::GRAPH`], the default) or another, or
+    /// [`Throttle::OFF`].
+    pub fn throttle(mut self, throttle: Throttle) -> Self {
+        self.config.throttle = throttle;
+        self
+    }
+
+    /// Faults to inject in the subscription API, drawn from a generator seeded with
+    /// `seed` (see [`Faults`]).
+    pub fn faults(mut self, faults: Faults, seed: u64) -> Self {
+        self.config.faults = faults;
+        self.config.seed = seed;
+        self
+    }
+
+    /// Keeps subscriptions, the clock and the signing key in `path` across restarts,
+    /// safe against a crash at any moment. Without it, state lives in memory only.
+    pub fn state(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.state = Some(path.into());
+        self
+    }
+
     /// The emulator.
     pub fn build(self) -> Emulator {
         Emulator {
@@ -244,6 +331,9 @@ pub enum StartError {
     /// The address could not be bound.
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, String),
+    /// The `--state` file could not be read or started.
+    #[error("{0}")]
+    State(String),
 }
 
 /// What every request handler shares.
@@ -253,11 +343,15 @@ pub(crate) struct Shared {
     pub(crate) identity: identity::Identity,
     pub(crate) store: Mutex<store::Store>,
     pub(crate) base_url: String,
+    pub(crate) throttler: std::sync::Mutex<throttle::Throttler>,
+    pub(crate) faults: faults::Injector,
+    pub(crate) state: OnceLock<persist::State>,
     pub(crate) config: Config,
 }
 
-fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    // Graph's API: faults (`--faults`) are injected here only.
+    let graph = Router::new()
         .route("/{version}/subscriptions", get(api::list).post(api::create))
         .route(
             "/{version}/subscriptions/{id}",
@@ -267,6 +361,13 @@ fn router(shared: Arc<Shared>) -> Router {
             "/{version}/subscriptions/{id}/reauthorize",
             post(api::reauthorize),
         )
+        .route("/{version}/$batch", post(batch::batch))
+        .route_layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            api::faults,
+        ));
+    Router::new()
+        .merge(graph)
         .route("/{tenant}/oauth2/v2.0/token", post(api::oauth_token))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
@@ -331,12 +432,17 @@ impl RunningEmulator {
         self.shared.store.lock().await.len()
     }
 
-    /// Stops serving and waits for in-flight requests to finish.
-    pub async fn shutdown(mut self) {
+    /// Stops serving, waits for in-flight requests to finish, and with `--state` writes
+    /// a final snapshot.
+    pub async fn shutdown(mut self) -> Result<(), StateError> {
         self.stop_now();
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || persist::flush(&shared))
+            .await
+            .unwrap_or(Ok(()))
     }
 
     fn stop_now(&mut self) {

@@ -148,6 +148,11 @@ impl Store {
         (page, last)
     }
 
+    /// Every stored subscription, in id order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.by_id.values()
+    }
+
     /// How many are stored.
     pub(crate) fn len(&self) -> usize {
         self.by_id.len()

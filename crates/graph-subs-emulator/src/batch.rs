@@ -1,0 +1,249 @@
+//! `POST /{version}/$batch`: Graph's JSON batching, for the subscription API.
+//!
+//! A batch holds at most 20 requests (more: 400). Each is served by the emulator's own
+//! router, as if sent alone with the batch's `Authorization` header, and answered with its
+//! own status, headers and body; each counts against throttling. A request runs after the
+//! requests its `dependsOn` names; when one of them failed (not 2xx), it is not run and is
+//! answered 424 `FailedDependency`, as Graph does. Requests without dependencies run in
+//! the order given (Graph may run them in any order; one order is a valid one).
+//!
+//! Decisions where Graph's documentation is silent: a `dependsOn` naming an unknown id,
+//! or dependencies that form a cycle, make the whole batch a 400; duplicate ids are a
+//! 400; `url` is relative to the version (`/subscriptions/{id}` or `subscriptions`), and
+//! an absolute URL or one that leaves the version is refused for that request with 400.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Extension, Path, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, http};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+use crate::Shared;
+use crate::api::BatchItem;
+use crate::error::{GraphError, RequestIds};
+
+/// Graph's limit on requests in one batch.
+pub(crate) const MAX_REQUESTS: usize = 20;
+
+#[derive(Debug, Deserialize)]
+struct BatchBody {
+    requests: Vec<Item>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Item {
+    id: String,
+    method: String,
+    url: String,
+    #[serde(default)]
+    headers: HashMap<String, String>,
+    body: Option<Value>,
+    #[serde(default)]
+    depends_on: Vec<String>,
+}
+
+/// `POST /{version}/$batch`.
+pub(crate) async fn batch(
+    State(shared): State<Arc<Shared>>,
+    Extension(ids): Extension<RequestIds>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, GraphError> {
+    crate::api::check_version(&version, &ids)?;
+    let bad = |message: String| {
+        GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", message).with_ids(&ids)
+    };
+    let batch: BatchBody = serde_json::from_slice(&body).map_err(|e| {
+        bad(format!(
+            "Invalid batch payload: {e}. Send {{\"requests\": [{{\"id\": \"1\", \"method\": \"GET\", \"url\": \"/subscriptions\"}}]}}."
+        ))
+    })?;
+    if batch.requests.is_empty() {
+        return Err(bad("The batch has no requests.".into()));
+    }
+    if batch.requests.len() > MAX_REQUESTS {
+        return Err(bad(format!(
+            "The batch has {} requests; the maximum number of requests in a batch is {MAX_REQUESTS}. Split it into several batches.",
+            batch.requests.len()
+        )));
+    }
+    let order = order(&batch.requests).map_err(bad)?;
+    let router = crate::router(shared.clone());
+    let mut answers: HashMap<&str, Value> = HashMap::new();
+    let mut succeeded: HashSet<&str> = HashSet::new();
+    for index in order {
+        let item = &batch.requests[index];
+        let answer = if let Some(failed) = item
+            .depends_on
+            .iter()
+            .find(|d| !succeeded.contains(d.as_str()))
+        {
+            json!({
+                "id": item.id,
+                "status": 424,
+                "body": {"error": {
+                    "code": "FailedDependency",
+                    "message": format!(
+                        "The request depends on request {} of the batch, which failed.",
+                        graph_subs_core::quote::shortened(failed)
+                    ),
+                }},
+            })
+        } else {
+            let answer = run(&router, &version, &headers, item).await;
+            if answer["status"]
+                .as_u64()
+                .is_some_and(|s| (200..300).contains(&s))
+            {
+                succeeded.insert(&item.id);
+            }
+            answer
+        };
+        answers.insert(&item.id, answer);
+    }
+    // Answers in the order the requests were given.
+    let responses: Vec<Value> = batch
+        .requests
+        .iter()
+        .filter_map(|item| answers.remove(item.id.as_str()))
+        .collect();
+    Ok(Json(json!({ "responses": responses })).into_response())
+}
+
+/// The order to run the requests in: given order, each after its dependencies.
+fn order(items: &[Item]) -> Result<Vec<usize>, String> {
+    let mut index = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        if item.id.is_empty() {
+            return Err(format!(
+                "Request {} of the batch has no id; every request needs a unique id.",
+                i + 1
+            ));
+        }
+        if index.insert(item.id.as_str(), i).is_some() {
+            return Err(format!(
+                "The batch has two requests with the id {}; ids must be unique.",
+                graph_subs_core::quote::shortened(&item.id)
+            ));
+        }
+    }
+    for item in items {
+        if let Some(unknown) = item
+            .depends_on
+            .iter()
+            .find(|d| !index.contains_key(d.as_str()))
+        {
+            return Err(format!(
+                "Request {} depends on {}, which is not in the batch.",
+                graph_subs_core::quote::shortened(&item.id),
+                graph_subs_core::quote::shortened(unknown)
+            ));
+        }
+    }
+    let mut done = vec![false; items.len()];
+    let mut order = Vec::with_capacity(items.len());
+    while order.len() < items.len() {
+        let next = (0..items.len()).find(|&i| {
+            !done[i]
+                && items[i]
+                    .depends_on
+                    .iter()
+                    .all(|d| index.get(d.as_str()).is_some_and(|&j| done[j]))
+        });
+        let Some(i) = next else {
+            return Err(
+                "The requests' dependsOn form a cycle; a request cannot depend, even indirectly, on itself."
+                    .into(),
+            );
+        };
+        done[i] = true;
+        order.push(i);
+    }
+    Ok(order)
+}
+
+/// Serves one request of the batch through the emulator's router.
+async fn run(router: &axum::Router, version: &str, outer: &HeaderMap, item: &Item) -> Value {
+    let refuse = |message: String| {
+        json!({
+            "id": item.id,
+            "status": 400,
+            "body": {"error": {"code": "BadRequest", "message": message}},
+        })
+    };
+    let Ok(method) = Method::from_bytes(item.method.to_ascii_uppercase().as_bytes()) else {
+        return refuse(format!(
+            "Invalid method {}.",
+            graph_subs_core::quote::shortened(&item.method)
+        ));
+    };
+    let url = item.url.trim();
+    if url.contains("://")
+        || url.contains("..")
+        || url.starts_with("//")
+        || url.to_ascii_lowercase().contains("$batch")
+    {
+        return refuse(
+            "A batch request's url is relative to the version, such as /subscriptions/{id}.".into(),
+        );
+    }
+    let uri = format!("/{version}/{}", url.trim_start_matches('/'));
+    let mut request = http::Request::builder().method(method).uri(&uri);
+    if let Some(authorization) = outer.get("authorization") {
+        request = request.header("authorization", authorization);
+    }
+    for (name, value) in &item.headers {
+        if name.eq_ignore_ascii_case("authorization") {
+            continue;
+        }
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let body = match &item.body {
+        Some(body) => {
+            if !item
+                .headers
+                .keys()
+                .any(|h| h.eq_ignore_ascii_case("content-type"))
+            {
+                request = request.header("content-type", "application/json");
+            }
+            Body::from(body.to_string())
+        }
+        None => Body::empty(),
+    };
+    let request = match request.extension(BatchItem).body(body) {
+        Ok(request) => request,
+        Err(e) => return refuse(format!("Invalid request: {e}.")),
+    };
+    let response = match router.clone().oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    let status = response.status().as_u16();
+    let mut headers = serde_json::Map::new();
+    for (name, value) in response.headers() {
+        if name == http::header::CONTENT_LENGTH {
+            continue;
+        }
+        if let Ok(value) = value.to_str() {
+            headers.insert(name.as_str().to_owned(), Value::String(value.to_owned()));
+        }
+    }
+    let bytes = axum::body::to_bytes(response.into_body(), 4 << 20)
+        .await
+        .unwrap_or_default();
+    let mut answer = json!({ "id": item.id, "status": status, "headers": headers });
+    if !bytes.is_empty() {
+        answer["body"] = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    answer
+}

@@ -1,0 +1,412 @@
+//! The emulator as an operator runs it: throttling, `$batch`, injected faults, and
+//! `--state` across restarts, over real HTTP.
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use graph_subs_emulator::{
+    Emulator, EmulatorBuilder, Faults, RunningEmulator, Throttle, TokenSpec,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const APP: &str = "24d3b144-21ae-4080-943f-7067b395b913";
+
+fn start_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T09:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+fn builder() -> EmulatorBuilder {
+    Emulator::builder().start_at(start_time())
+}
+
+fn token(e: &RunningEmulator) -> String {
+    e.token(&TokenSpec::application(e.tenant_id(), APP, &["Mail.Read"]))
+}
+
+fn create_body(user: &str, e: &RunningEmulator) -> Value {
+    json!({
+        "changeType": "created",
+        "notificationUrl": "https://webhook.example.com/notify",
+        "resource": format!("users/{user}/messages"),
+        "expirationDateTime": (e.now() + Duration::hours(24)).to_rfc3339_opts(SecondsFormat::Secs, true),
+        "clientState": "secretClientValue",
+    })
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    json: Value,
+}
+
+async fn call(
+    e: &RunningEmulator,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> Answer {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}{path}", e.base_url()))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        json,
+    }
+}
+
+async fn advance(e: &RunningEmulator, seconds: i64) {
+    let answer = reqwest::Client::new()
+        .post(format!("{}/emulator/clock", e.base_url()))
+        .json(&json!({ "advanceSeconds": seconds }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn throttling_answers_429_with_retry_after_per_app_and_tenant() {
+    let e = builder()
+        .throttle("list=3/20s,other=2/20s".parse().unwrap())
+        .build()
+        .start()
+        .await
+        .unwrap();
+    let token = token(&e);
+    for _ in 0..3 {
+        let answer = call(&e, Method::GET, "/v1.0/subscriptions", &token, None).await;
+        assert_eq!(answer.status, StatusCode::OK);
+    }
+    let refused = call(&e, Method::GET, "/v1.0/subscriptions", &token, None).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.json["error"]["code"], "TooManyRequests");
+    let retry: i64 = refused.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&retry), "{retry}");
+    assert!(
+        refused.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("3 List requests per 20 seconds")
+    );
+    // Another app has its own budget; other operations have theirs.
+    let other_app = e.token(&TokenSpec::application(
+        e.tenant_id(),
+        "9f2c1a8e-0000-4000-8000-000000000002",
+        &["Mail.Read"],
+    ));
+    let answer = call(&e, Method::GET, "/v1.0/subscriptions", &other_app, None).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let created = call(
+        &e,
+        Method::POST,
+        "/v1.0/subscriptions",
+        &token,
+        Some(&create_body("ada", &e)),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    // Once the window has passed, the caller is served again.
+    advance(&e, retry).await;
+    let answer = call(&e, Method::GET, "/v1.0/subscriptions", &token, None).await;
+    assert_eq!(answer.status, StatusCode::OK);
+
+    // Every request inside a batch counts: two creates admitted in the new window, the
+    // third refused.
+    let batch = json!({"requests": [
+        {"id": "a", "method": "POST", "url": "/subscriptions", "body": create_body("bob", &e)},
+        {"id": "b", "method": "POST", "url": "/subscriptions", "body": create_body("cy", &e)},
+        {"id": "c", "method": "POST", "url": "/subscriptions", "body": create_body("dee", &e)},
+    ]});
+    let answer = call(&e, Method::POST, "/v1.0/$batch", &token, Some(&batch)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.json);
+    let statuses: Vec<u64> = answer.json["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [201, 201, 429]);
+    assert!(answer.json["responses"][2]["headers"]["retry-after"].is_string());
+
+    let off = builder()
+        .throttle(Throttle::OFF)
+        .build()
+        .start()
+        .await
+        .unwrap();
+    let token = self::token(&off);
+    for _ in 0..60 {
+        let answer = call(&off, Method::GET, "/v1.0/subscriptions", &token, None).await;
+        assert_eq!(answer.status, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn a_batch_answers_each_request_and_honours_depends_on() {
+    let e = builder().build().start().await.unwrap();
+    let token = token(&e);
+    let batch = json!({"requests": [
+        {"id": "1", "method": "POST", "url": "/subscriptions", "body": create_body("ada", &e)},
+        {"id": "2", "method": "GET", "url": "/subscriptions", "dependsOn": ["1"]},
+        {"id": "3", "method": "GET", "url": "subscriptions/no-such-id"},
+        {"id": "4", "method": "DELETE", "url": "/subscriptions/no-such-id", "dependsOn": ["3"]},
+        {"id": "5", "method": "GET", "url": "https://graph.microsoft.com/v1.0/subscriptions"},
+    ]});
+    let answer = call(&e, Method::POST, "/v1.0/$batch", &token, Some(&batch)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.json);
+    let responses = answer.json["responses"].as_array().unwrap();
+    let ids: Vec<&str> = responses
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["1", "2", "3", "4", "5"]);
+    assert_eq!(responses[0]["status"], 201);
+    let created = responses[0]["body"]["id"].as_str().unwrap();
+    assert_eq!(responses[1]["status"], 200);
+    assert_eq!(responses[1]["body"]["value"][0]["id"], created);
+    assert_eq!(responses[2]["status"], 404);
+    assert_eq!(responses[2]["body"]["error"]["code"], "ResourceNotFound");
+    assert_eq!(responses[3]["status"], 424);
+    assert_eq!(responses[3]["body"]["error"]["code"], "FailedDependency");
+    assert_eq!(responses[4]["status"], 400);
+
+    // Dependencies run first, whatever their place.
+    let batch = json!({"requests": [
+        {"id": "late", "method": "GET", "url": "/subscriptions", "dependsOn": ["early"]},
+        {"id": "early", "method": "DELETE", "url": format!("/subscriptions/{created}")},
+    ]});
+    let answer = call(&e, Method::POST, "/v1.0/$batch", &token, Some(&batch)).await;
+    assert_eq!(answer.json["responses"][0]["status"], 200);
+    assert_eq!(answer.json["responses"][0]["body"]["value"], json!([]));
+    assert_eq!(answer.json["responses"][1]["status"], 204);
+
+    let bad = |requests: Value| json!({ "requests": requests });
+    let twenty_one: Vec<Value> = (0..21)
+        .map(|i| json!({"id": i.to_string(), "method": "GET", "url": "/subscriptions"}))
+        .collect();
+    for (batch, says) in [
+        (
+            bad(json!(twenty_one)),
+            "maximum number of requests in a batch is 20",
+        ),
+        (bad(json!([])), "no requests"),
+        (
+            bad(
+                json!([{"id": "1", "method": "GET", "url": "/subscriptions"},
+                       {"id": "1", "method": "GET", "url": "/subscriptions"}]),
+            ),
+            "ids must be unique",
+        ),
+        (
+            bad(json!([{"id": "1", "method": "GET", "url": "/subscriptions", "dependsOn": ["9"]}])),
+            "not in the batch",
+        ),
+        (
+            bad(
+                json!([{"id": "1", "method": "GET", "url": "/subscriptions", "dependsOn": ["2"]},
+                       {"id": "2", "method": "GET", "url": "/subscriptions", "dependsOn": ["1"]}]),
+            ),
+            "cycle",
+        ),
+        (json!({"request": []}), "Invalid batch payload"),
+    ] {
+        let answer = call(&e, Method::POST, "/v1.0/$batch", &token, Some(&batch)).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{batch}");
+        let message = answer.json["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn faults_are_injected_reproducibly_and_a_dropped_answer_was_carried_out() {
+    let faults: Faults = "503:0.3,drop:0.2".parse().unwrap();
+    let run = |seed| {
+        let faults = faults.clone();
+        async move {
+            let e = builder()
+                .faults(faults, seed)
+                .build()
+                .start()
+                .await
+                .unwrap();
+            let token = token(&e);
+            let client = reqwest::Client::new();
+            let mut outcomes = Vec::new();
+            for _ in 0..40 {
+                let answer = client
+                    .get(format!("{}/v1.0/subscriptions", e.base_url()))
+                    .bearer_auth(&token)
+                    .send()
+                    .await;
+                let outcome = match answer {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        match response.bytes().await {
+                            Ok(_) => status.to_string(),
+                            Err(_) => "drop".to_owned(),
+                        }
+                    }
+                    Err(_) => "drop".to_owned(),
+                };
+                outcomes.push(outcome);
+            }
+            outcomes
+        }
+    };
+    let first = run(42).await;
+    assert_eq!(first, run(42).await, "the same seed draws the same faults");
+    for expected in ["200", "503", "drop"] {
+        assert!(first.iter().any(|o| o == expected), "{expected}: {first:?}");
+    }
+
+    // A dropped create happened: retrying it meets Graph's 409.
+    let e = builder()
+        .faults("drop:1".parse().unwrap(), 1)
+        .build()
+        .start()
+        .await
+        .unwrap();
+    let token = token(&e);
+    let sent = reqwest::Client::new()
+        .post(format!("{}/v1.0/subscriptions", e.base_url()))
+        .bearer_auth(&token)
+        .json(&create_body("ada", &e))
+        .send()
+        .await;
+    let lost = match sent {
+        Err(_) => true,
+        Ok(response) => response.bytes().await.is_err(),
+    };
+    assert!(lost, "the answer should have been dropped");
+    assert_eq!(e.subscription_count().await, 1);
+
+    // 503 answers carry Graph's shape and Retry-After.
+    let e = builder()
+        .faults("503:1".parse().unwrap(), 1)
+        .build()
+        .start()
+        .await
+        .unwrap();
+    let answer = call(
+        &e,
+        Method::GET,
+        "/v1.0/subscriptions",
+        &self::token(&e),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.json["error"]["code"], "ServiceUnavailable");
+    assert_eq!(answer.headers["retry-after"], "1");
+    // The token endpoint and /emulator/ are never faulted.
+    let clock = reqwest::get(format!("{}/emulator/clock", e.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(clock.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn state_survives_a_restart_with_its_subscriptions_clock_and_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let e = builder().state(&path).build().start().await.unwrap();
+    let token = token(&e);
+    let mut ids = Vec::new();
+    for user in ["ada", "bob", "cy"] {
+        let created = call(
+            &e,
+            Method::POST,
+            "/v1.0/subscriptions",
+            &token,
+            Some(&create_body(user, &e)),
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::CREATED);
+        ids.push(created.json["id"].as_str().unwrap().to_owned());
+    }
+    let renewed_to = (e.now() + Duration::hours(48)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let renewed = call(
+        &e,
+        Method::PATCH,
+        &format!("/v1.0/subscriptions/{}", ids[0]),
+        &token,
+        Some(&json!({ "expirationDateTime": renewed_to })),
+    )
+    .await;
+    assert_eq!(renewed.status, StatusCode::OK);
+    let deleted = call(
+        &e,
+        Method::DELETE,
+        &format!("/v1.0/subscriptions/{}", ids[2]),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    advance(&e, 1800).await;
+    let clock_before = e.now();
+    let address = e.address();
+    // Dropped without a shutdown, as a crash would: the journal alone must hold it all.
+    drop(e);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    // On the same address (the tokens' issuer names it).
+    let e = builder()
+        .state(&path)
+        .listen(address)
+        .build()
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(e.subscription_count().await, 2);
+    assert!((e.now() - clock_before).num_seconds().abs() < 5);
+    // A token issued before the restart is still accepted: the signing key was kept.
+    let got = call(
+        &e,
+        Method::GET,
+        &format!("/v1.0/subscriptions/{}", ids[0]),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.json);
+    assert_eq!(got.json["expirationDateTime"], renewed_to);
+    assert_eq!(got.json["clientState"], "secretClientValue");
+    let gone = call(
+        &e,
+        Method::GET,
+        &format!("/v1.0/subscriptions/{}", ids[2]),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    e.shutdown().await.unwrap();
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the state holds secrets: {mode:o}");
+    }
+
+    // A damaged state file stops the start with a message naming it.
+    std::fs::write(&path, b"{\"subscriptions\": [").unwrap();
+    let error = builder().state(&path).build().start().await.unwrap_err();
+    assert!(error.to_string().contains("state.json"), "{error}");
+}
