@@ -55,7 +55,9 @@ fn every_kind_is_explained_consistently_with_permissions() {
                     }
                 }
                 Exit::No => assert!(e["permissions"][op].is_null(), "{example} {op}"),
-                Exit::Usage | Exit::Output => panic!("{example}: {}", run.stderr),
+                Exit::Usage | Exit::Output | Exit::Failure => {
+                    panic!("{example}: {}", run.stderr)
+                }
             }
         }
     }

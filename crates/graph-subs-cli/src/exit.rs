@@ -16,6 +16,9 @@ pub enum Exit {
     /// 3: the answer could not be written: standard output is a closed pipe, or a full
     /// or failing device. A script must not take the missing output for an answer.
     Output,
+    /// 4: a service could not run or be reached: the emulator cannot listen or read its
+    /// state file, a server does not answer.
+    Failure,
 }
 
 impl Exit {
@@ -26,6 +29,7 @@ impl Exit {
             Exit::No => 1,
             Exit::Usage => 2,
             Exit::Output => 3,
+            Exit::Failure => 4,
         }
     }
 }

@@ -19,6 +19,7 @@
 //! ```
 
 mod check;
+mod emulator;
 mod exit;
 mod explain;
 mod permissions;
@@ -38,7 +39,8 @@ use report::Report;
 #[command(
     after_help = "Exit status: 0 success; 1 the answer is no (nothing documented); \
                         2 bad usage or input (unknown resource, malformed path); \
-                        3 the output could not be written (closed pipe, full disk)."
+                        3 the output could not be written (closed pipe, full disk); \
+                        4 a service could not run or be reached (emulator port or state file)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -54,6 +56,9 @@ enum Command {
     /// Everything known about a resource: permissions, lifetime, change types, rich
     /// notifications, payment models, clouds, quotas.
     Explain(explain::Args),
+    /// Run a local Microsoft Graph subscription service and token issuer (no tenant
+    /// needed), or get a token from one.
+    Emulator(Box<emulator::Args>),
 }
 
 /// Runs the command line `args` (the first item is the program name), writing results
@@ -105,6 +110,7 @@ where
         // The one place the command reads the clock; the core takes `now` as an argument.
         Command::Check(args) => check::run(&args, out, chrono::Utc::now()),
         Command::Explain(args) => explain::run(&args, out, chrono::Utc::now()),
+        Command::Emulator(args) => emulator::run(&args, out, err),
     };
     finish(result, out, err, json)
 }

@@ -3,7 +3,12 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Standard error stays unlocked: the services' `tracing` logs write to it too.
     let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    graph_subs_cli::run(std::env::args_os(), &mut stdout.lock(), &mut stderr.lock()).into()
+    graph_subs_cli::run(
+        std::env::args_os(),
+        &mut stdout.lock(),
+        &mut std::io::stderr(),
+    )
+    .into()
 }

@@ -1,0 +1,285 @@
+//! `graph-subs emulator`: runs the local Graph subscription service until Ctrl-C or
+//! SIGTERM; `graph-subs emulator token`: prints a token from a running one.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, Subcommand};
+use graph_subs_emulator::{App, Emulator, Faults, Throttle};
+
+use crate::Exit;
+use crate::report::Report;
+
+/// Run a local Microsoft Graph subscription service (and token issuer).
+#[derive(Debug, ClapArgs)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print an access token from a running emulator, for curl and tests: delegated with
+    /// --scopes or --user-id, application with --roles.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+struct RunArgs {
+    /// The address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// Keep subscriptions, the clock and the signing key in FILE across restarts (crash
+    /// safe). Without it, state is in memory.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// Subscriptions per List page.
+    #[arg(long, default_value_t = 100, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    page_size: u16,
+    /// An app for the client-credentials flow: CLIENT_ID=SECRET:Role1,Role2. Repeatable.
+    #[arg(long = "app", value_name = "CLIENT_ID=SECRET:ROLES", value_parser = parse_app)]
+    apps: Vec<App>,
+    /// The tenant tokens and subscriptions belong to by default.
+    #[arg(long, default_value = graph_subs_emulator::DEFAULT_TENANT_ID, value_name = "ID")]
+    tenant_id: String,
+    /// Graph's throttling: `on` (40 List and 1,000 other requests per 20 s per app and
+    /// tenant), `off`, or limits such as `list=40/20s,other=1000/20s`.
+    #[arg(long, default_value = "on", value_name = "on|off|LIMITS")]
+    throttle: Throttle,
+    /// Faults to inject, such as `429:0.1,503:0.05,504:0.05,drop:0.02,delay:200ms`.
+    #[arg(long, value_name = "FAULTS")]
+    faults: Option<Faults>,
+    /// The seed of the fault generator: the same seed, the same faults.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    seed: u64,
+    /// Start the emulator's clock at this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "TIME")]
+    start_at: Option<String>,
+    /// Print the start-up facts as one JSON line (for scripts).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+struct TokenArgs {
+    /// The emulator's base URL, as `graph-subs emulator` printed it.
+    #[arg(long, value_name = "URL")]
+    url: String,
+    /// The token's tenant (`tid`); the emulator's default tenant otherwise.
+    #[arg(long, value_name = "ID")]
+    tenant_id: Option<String>,
+    /// The calling app (`appid`).
+    #[arg(long, value_name = "ID")]
+    app_id: Option<String>,
+    /// The signed-in user (`oid`): makes the token delegated.
+    #[arg(long, value_name = "ID")]
+    user_id: Option<String>,
+    /// Delegated permissions (`scp`), space separated: makes the token delegated.
+    #[arg(long, value_name = "\"A B\"")]
+    scopes: Option<String>,
+    /// Application permissions (`roles`), space separated.
+    #[arg(long, value_name = "\"A B\"")]
+    roles: Option<String>,
+    /// The signed-in user is a global administrator (`wids`).
+    #[arg(long)]
+    admin: bool,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 3600, value_name = "SECS",
+          value_parser = clap::value_parser!(i64).range(1..=31_536_000))]
+    expires_in: i64,
+}
+
+fn parse_app(text: &str) -> Result<App, String> {
+    App::parse(text).map_err(|e| e.to_string())
+}
+
+pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, Report> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Report::new(Exit::Failure, "cannot start the async runtime")
+                .caused_by(&e)
+                .code("runtime")
+        })?;
+    match &args.command {
+        Some(Command::Token(token)) => runtime.block_on(print_token(token, out)),
+        None => runtime.block_on(serve(&args.run, out, err)),
+    }
+}
+
+async fn serve(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, Report> {
+    // One line per request on stderr; `RUST_LOG` chooses more or less.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+    let mut builder = Emulator::builder()
+        .listen(args.listen)
+        .page_size(usize::from(args.page_size))
+        .tenant_id(&args.tenant_id)
+        .throttle(args.throttle)
+        .faults(args.faults.clone().unwrap_or_default(), args.seed);
+    for app in &args.apps {
+        builder = builder.app(app.clone());
+    }
+    if let Some(path) = &args.state {
+        builder = builder.state(path);
+    }
+    if let Some(text) = &args.start_at {
+        let at = graph_subs_core::subscription::Timestamp::parse(text).map_err(|e| {
+            Report::new(Exit::Usage, "--start-at is not an RFC 3339 time")
+                .caused_by(&e)
+                .hint("write it as 2026-11-23T09:00:00Z")
+        })?;
+        builder = builder.start_at(at.get());
+    }
+    let emulator = builder.build().start().await.map_err(|e| {
+        let hint = match &e {
+            graph_subs_emulator::StartError::Bind(..) => {
+                "another process may hold the port: choose another with --listen, or port 0 for a free one"
+            }
+            _ => "move the state file away to start empty, or fix what the message names",
+        };
+        Report::new(Exit::Failure, "the emulator could not start")
+            .caused_by(&e)
+            .code("emulator-start")
+            .hint(hint)
+    })?;
+    let base = emulator.base_url().to_owned();
+    let tenant = emulator.tenant_id().to_owned();
+    let token_endpoint = format!("{base}/{tenant}/oauth2/v2.0/token");
+    let token_command =
+        format!("graph-subs emulator token --url {base} --roles \"Mail.Read Chat.Read.All\"");
+    if args.json {
+        let facts = serde_json::json!({
+            "baseUrl": base,
+            "graph": format!("{base}/v1.0"),
+            "tenantId": tenant,
+            "tokenEndpoint": token_endpoint,
+            "tokenCommand": token_command,
+        });
+        writeln!(out, "{facts}")?;
+    } else {
+        writeln!(out, "graph-subs emulator listening on {base}")?;
+        writeln!(
+            out,
+            "  Graph API:      {base}/v1.0/subscriptions (and /beta)"
+        )?;
+        writeln!(out, "  token endpoint: {token_endpoint}")?;
+        writeln!(out, "  a token:        {token_command}")?;
+        writeln!(out, "Stop it with Ctrl-C.")?;
+    }
+    out.flush()?;
+    stop_signal().await;
+    tracing::info!("stopping");
+    emulator.shutdown().await.map_err(|e| {
+        Report::new(Exit::Failure, "the emulator could not save its state")
+            .caused_by(&e)
+            .code("emulator-state")
+    })?;
+    let _ = writeln!(err, "graph-subs emulator stopped");
+    Ok(Exit::Success)
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+async fn print_token(args: &TokenArgs, out: &mut dyn Write) -> Result<Exit, Report> {
+    let words = |text: &Option<String>| -> Vec<String> {
+        text.as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut request = serde_json::json!({
+        "scopes": words(&args.scopes),
+        "roles": words(&args.roles),
+        "admin": args.admin,
+        "expiresIn": args.expires_in,
+    });
+    for (name, value) in [
+        ("tenantId", &args.tenant_id),
+        ("appId", &args.app_id),
+        ("userId", &args.user_id),
+    ] {
+        if let Some(value) = value {
+            request[name] = serde_json::Value::String(value.clone());
+        }
+    }
+    if args.scopes.is_some() && args.user_id.is_none() {
+        request["userId"] =
+            serde_json::Value::String("00000000-0000-4000-8000-00000000c11e".to_owned());
+    }
+    let base = args.url.trim_end_matches('/');
+    let url = format!("{base}/emulator/token");
+    let unreachable = |e: &dyn std::error::Error| {
+        Report::new(
+            Exit::Failure,
+            format!(
+                "cannot get a token from the emulator at {}",
+                graph_subs_core::quote::redact_url(base, 200)
+            ),
+        )
+        .caused_by(e)
+        .code("emulator-unreachable")
+        .hint("start it with `graph-subs emulator` and pass the URL it prints to --url")
+    };
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| unreachable(&e))?;
+    let response = client
+        .post(&url)
+        .json(&request)
+        .send()
+        .await
+        .map_err(|e| unreachable(&e))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.map_err(|e| unreachable(&e))?;
+    let Some(token) = body["access_token"]
+        .as_str()
+        .filter(|_| status.is_success())
+    else {
+        let message = body["error"]["message"]
+            .as_str()
+            .unwrap_or("no token in the answer");
+        return Err(Report::new(
+            Exit::Failure,
+            format!("the emulator refused the token request ({status}): {message}"),
+        )
+        .code("emulator-refused"));
+    };
+    writeln!(out, "{token}")?;
+    Ok(Exit::Success)
+}
