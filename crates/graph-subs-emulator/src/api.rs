@@ -297,6 +297,8 @@ pub(crate) async fn create(
         notification_url_app_id: request.notification_url_app_id.clone(),
         unknown: Unknown::default(),
     };
+    // Graph calls the endpoints before it stores anything (delivery.rs).
+    crate::delivery::validate_on_create(&shared, &subscription, &ids).await?;
     let mut store = shared.store.lock().await;
     store.purge(now);
     if let Some(existing) = store.duplicate_of(&principal.tenant_id, &subscription) {
@@ -416,6 +418,8 @@ pub(crate) async fn update(
     if let Some(certificate_id) = update.encryption_certificate_id {
         updated.encryption_certificate_id = Some(certificate_id);
     }
+    // A new notificationUrl is validated before it is stored (delivery.rs).
+    crate::delivery::validate_on_update(&shared, &existing, &updated, &ids).await?;
     let mut store = shared.store.lock().await;
     store.purge(now);
     if store.get(&principal.tenant_id, &id).is_none() {

@@ -12,6 +12,11 @@
 //! moved forward (`POST /emulator/clock`), so tests see days of lifetimes in
 //! milliseconds; the wall clock is read in exactly one place (`clock.rs`).
 //!
+//! It plays Graph's side of the notification protocol too (`delivery.rs`): it validates
+//! notification and lifecycle endpoints on create and update, delivers the changes and
+//! lifecycle events reported to `POST /emulator/changes` and `POST /emulator/lifecycle`
+//! with retries, and logs every delivery (`GET /emulator/deliveries`).
+//!
 //! # Overview
 //!
 //! - [`Emulator`]: the configuration, built with [`Emulator::builder`], started with
@@ -42,6 +47,7 @@
 
 mod api;
 mod clock;
+mod delivery;
 mod error;
 mod identity;
 mod store;
@@ -55,6 +61,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
+pub use delivery::{RetryPolicy, VALIDATION_TIMEOUT};
 pub use identity::{
     CONSUMER_TENANT, Claims, GLOBAL_ADMINISTRATOR, GRAPH_APP_ID, GRAPH_AUDIENCE, Principal,
     TokenError, TokenSpec,
@@ -132,6 +139,7 @@ pub struct Config {
     page_size: usize,
     apps: Vec<App>,
     start_at: Option<DateTime<Utc>>,
+    delivery: delivery::Settings,
 }
 
 /// An emulator, configured, not yet started.
@@ -156,6 +164,7 @@ impl Emulator {
                 page_size: DEFAULT_PAGE_SIZE,
                 apps: Vec::new(),
                 start_at: None,
+                delivery: delivery::Settings::default(),
             },
         }
     }
@@ -163,6 +172,8 @@ impl Emulator {
     /// Binds and serves in the background; the emulator stops when the handle is shut
     /// down or dropped.
     pub async fn start(self) -> Result<RunningEmulator, StartError> {
+        let delivery =
+            delivery::Deliveries::new(&self.config.delivery).map_err(StartError::Certificate)?;
         let listener = tokio::net::TcpListener::bind(self.config.listen)
             .await
             .map_err(|e| StartError::Bind(self.config.listen, e.to_string()))?;
@@ -175,6 +186,7 @@ impl Emulator {
             identity: identity::Identity::new(),
             store: Mutex::new(store::Store::default()),
             base_url: base_url.clone(),
+            delivery,
             config: self.config,
         });
         let app = router(shared.clone());
@@ -244,6 +256,9 @@ pub enum StartError {
     /// The address could not be bound.
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, String),
+    /// An [`EmulatorBuilder::extra_root_certificate`] holds no usable certificate.
+    #[error("cannot trust the extra root certificate: {0}")]
+    Certificate(String),
 }
 
 /// What every request handler shares.
@@ -253,6 +268,7 @@ pub(crate) struct Shared {
     pub(crate) identity: identity::Identity,
     pub(crate) store: Mutex<store::Store>,
     pub(crate) base_url: String,
+    pub(crate) delivery: delivery::Deliveries,
     pub(crate) config: Config,
 }
 
@@ -275,6 +291,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/{tenant}/discovery/v2.0/keys", get(api::jwks))
         .route("/emulator/clock", get(api::clock_now).post(api::clock_move))
         .route("/emulator/token", post(api::emulator_token))
+        .merge(delivery::routes())
         .fallback(api::not_found)
         // Bodies past the core's limit get the core's error (413 in Graph's shape); far
         // larger ones are cut by axum before they are read.
