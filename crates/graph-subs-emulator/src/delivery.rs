@@ -446,14 +446,12 @@ fn dispatch(
     shared: &Arc<Shared>,
     mut record: Record,
     url: &NotificationUrl,
-    body: &Value,
+    body: Vec<u8>,
 ) -> String {
     let id = record.id.clone();
     match target(url) {
         Target::Call(raw) => {
             let entry = shared.delivery.push(record);
-            // A `Value` always serializes.
-            let body = serde_json::to_vec(body).unwrap_or_default();
             send::spawn(
                 shared,
                 send::Job {
@@ -572,7 +570,7 @@ async fn changes(
                 subscription.notification_url.redacted(),
             );
             record.change_type = Some(change_type.as_str().to_owned());
-            dispatch(&shared, record, &subscription.notification_url, &body)
+            dispatch(&shared, record, &subscription.notification_url, body)
         })
         .collect();
     tracing::info!(
@@ -659,7 +657,7 @@ async fn lifecycle(
     let body = payload::lifecycle(&subscription, &tenant, event);
     let mut record = Record::new(&subscription.id, Kind::Lifecycle, url.redacted());
     record.lifecycle_event = Some(event.as_str().to_owned());
-    let delivery = dispatch(&shared, record, &url, &body);
+    let delivery = dispatch(&shared, record, &url, body);
     tracing::info!(
         subscription = %shortened(&id),
         event = event.as_str(),
@@ -672,12 +670,19 @@ async fn lifecycle(
     ))
 }
 
+/// The answer of `GET /emulator/deliveries`, each record's fields in the documented
+/// order.
+#[derive(Debug, serde::Serialize)]
+struct DeliveryLog {
+    value: Vec<Record>,
+}
+
 /// `GET /emulator/deliveries[?subscriptionId=...]`.
 async fn deliveries(
     State(shared): State<Arc<Shared>>,
     Extension(ids): Extension<RequestIds>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, GraphError> {
+) -> Result<Json<DeliveryLog>, GraphError> {
     let mut subscription = None;
     for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         if name == "subscriptionId" {
@@ -697,5 +702,5 @@ async fn deliveries(
             .as_deref()
             .is_none_or(|id| r.subscription_id == id)
     });
-    Ok(Json(json!({ "value": records })))
+    Ok(Json(DeliveryLog { value: records }))
 }

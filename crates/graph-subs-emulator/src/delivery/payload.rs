@@ -56,7 +56,7 @@ struct ChangeNotification<'a> {
     tenant_id: &'a str,
 }
 
-/// The body of a change notification to `subscription`: `resourceData` is the
+/// The JSON body of a change notification to `subscription`: `resourceData` is the
 /// reporter's, completed with `id` (a new one when not given), `@odata.id`
 /// (`{resource path}/{id}`, which is also the notification's `resource`) and
 /// `@odata.type`, each kept when the reporter gave it.
@@ -65,7 +65,7 @@ pub(crate) fn change(
     tenant_id: &str,
     change_type: ChangeType,
     resource_data: Option<&Map<String, Value>>,
-) -> Value {
+) -> Vec<u8> {
     let mut data = resource_data.cloned().unwrap_or_default();
     let id = match data.get("id").and_then(Value::as_str) {
         Some(id) if !id.is_empty() => id.to_owned(),
@@ -99,7 +99,7 @@ pub(crate) fn change(
         client_state: subscription.client_state.as_ref().map(|c| c.expose()),
         tenant_id,
     };
-    collection(&notification)
+    collection(notification)
 }
 
 /// A lifecycle event Graph sends to `lifecycleNotificationUrl`.
@@ -148,13 +148,13 @@ struct LifecycleNotification<'a> {
     lifecycle_event: &'static str,
 }
 
-/// The body of a lifecycle notification to `subscription`.
+/// The JSON body of a lifecycle notification to `subscription`.
 pub(crate) fn lifecycle(
     subscription: &Subscription,
     tenant_id: &str,
     event: LifecycleEvent,
-) -> Value {
-    collection(&LifecycleNotification {
+) -> Vec<u8> {
+    collection(LifecycleNotification {
         subscription_id: &subscription.id,
         subscription_expiration_date_time: lifetime::rfc3339(
             subscription.expiration_date_time.get(),
@@ -165,11 +165,14 @@ pub(crate) fn lifecycle(
     })
 }
 
-/// `{"value": [item]}`.
-fn collection(item: &impl Serialize) -> Value {
-    // These structs hold strings and a JSON map only: serializing them cannot fail.
-    let item = serde_json::to_value(item).unwrap_or(Value::Null);
-    serde_json::json!({ "value": [item] })
+/// `{"value": [item]}`, as JSON text with the item's fields in Graph's order.
+fn collection<T: Serialize>(item: T) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Collection<T> {
+        value: [T; 1],
+    }
+    // The items hold strings and a JSON map only: serializing them cannot fail.
+    serde_json::to_vec(&Collection { value: [item] }).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -248,7 +251,15 @@ mod tests {
         let given: Map<String, Value> =
             serde_json::from_value(serde_json::json!({"id": "m1", "@odata.etag": "W/\"1\""}))
                 .unwrap();
-        let body = change(&s, "tenant-1", ChangeType::Created, Some(&given));
+        let text = change(&s, "tenant-1", ChangeType::Created, Some(&given));
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.starts_with(
+                r#"{"value":[{"subscriptionId":"sub-1","subscriptionExpirationDateTime":"#
+            ),
+            "{text}"
+        );
+        let body: Value = serde_json::from_str(&text).unwrap();
         let item = &body["value"][0];
         assert_eq!(item["subscriptionId"], "sub-1");
         assert_eq!(
@@ -267,12 +278,13 @@ mod tests {
         );
         assert_eq!(item["resourceData"]["@odata.etag"], "W/\"1\"");
 
-        let without = change(
+        let without: Value = serde_json::from_slice(&change(
             &subscription("me/events", "updated", None),
             "t",
             ChangeType::Updated,
             None,
-        );
+        ))
+        .unwrap();
         let item = &without["value"][0];
         assert!(item.get("clientState").is_none());
         let id = item["resourceData"]["id"].as_str().unwrap();
@@ -282,7 +294,12 @@ mod tests {
     #[test]
     fn lifecycle_notifications_have_graphs_shape() {
         let s = subscription("me/messages", "created", Some("s3cret"));
-        let body = lifecycle(&s, "tenant-1", LifecycleEvent::ReauthorizationRequired);
+        let body: Value = serde_json::from_slice(&lifecycle(
+            &s,
+            "tenant-1",
+            LifecycleEvent::ReauthorizationRequired,
+        ))
+        .unwrap();
         assert_eq!(
             body,
             serde_json::json!({"value": [{
