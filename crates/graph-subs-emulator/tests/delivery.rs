@@ -49,7 +49,7 @@ struct Receiver {
 /// - `/ok`, `/lifecycle`: answer validation right, accept notifications (202);
 /// - `/wrong-body`: answer validation with 200 and another body;
 /// - `/error`: answer everything with 500;
-/// - `/slow`: answer validation right, after 2 seconds;
+/// - `/slow`: answer validation right, after 3 seconds;
 /// - `/flaky`: answer validation right, refuse the first two notifications with 500.
 async fn receive(
     State(receiver): State<Receiver>,
@@ -69,7 +69,7 @@ async fn receive(
             "wrong-body" => ([(CONTENT_TYPE, "text/plain")], "not the token").into_response(),
             "error" => AxumStatus::INTERNAL_SERVER_ERROR.into_response(),
             "slow" => {
-                tokio::time::sleep(Duration::from_secs(2)).await;
+                tokio::time::sleep(Duration::from_secs(3)).await;
                 right
             }
             _ => right,
@@ -268,7 +268,7 @@ fn statuses(record: &Value) -> Vec<Value> {
 async fn create_succeeds_only_when_the_endpoint_answers_the_validation_request() {
     let receiver = Receiver::new();
     let base = receiver.serve().await;
-    let e = start(Emulator::builder().validation_timeout(Duration::from_millis(300))).await;
+    let e = start(Emulator::builder().validation_timeout(Duration::from_secs(1))).await;
     // An address nobody listens on: bound, then released.
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -335,7 +335,7 @@ async fn create_succeeds_only_when_the_endpoint_answers_the_validation_request()
         records[3]["attempts"][0]["error"]
             .as_str()
             .unwrap()
-            .contains("within 300 ms")
+            .contains("within 1000 ms")
     );
     assert!(
         records[4]["attempts"][0]["error"]
