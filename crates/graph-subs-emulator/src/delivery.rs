@@ -73,7 +73,10 @@
 //! - **The validation answer.** Its body must equal the token byte for byte (no trailing
 //!   newline); a `Content-Type` other than `text/plain` is accepted with a warning, since
 //!   Graph documents `text/plain` without saying it refuses others. An update validates
-//!   only a `notificationUrl` that differs from the stored one.
+//!   only a `notificationUrl` that differs from the stored one. Validation comes after
+//!   the core's checks and permissions and before the duplicate check (a duplicate's
+//!   endpoint is called too); the validation records of a refused create carry the id
+//!   the subscription would have had.
 //!   [`EmulatorBuilder::endpoint_validation`] turns validation off (load tests).
 //! - **Secrets.** URLs are logged and recorded redacted (user-info and query values as
 //!   `***`); `clientState` goes only into the payloads; transport errors are described
