@@ -57,6 +57,14 @@ struct RunArgs {
     /// The seed of the fault generator: the same seed, the same faults.
     #[arg(long, default_value_t = 0, value_name = "N")]
     seed: u64,
+    /// Do not call notification URLs to validate them on create and update (for load
+    /// tests; Graph always validates).
+    #[arg(long)]
+    no_endpoint_validation: bool,
+    /// Also trust this CA (PEM) when calling HTTPS notification URLs, for local receivers
+    /// with their own certificates. Repeatable.
+    #[arg(long = "ca", value_name = "PEM")]
+    cas: Vec<PathBuf>,
     /// Start the emulator's clock at this time (RFC 3339) instead of now.
     #[arg(long, value_name = "TIME")]
     start_at: Option<String>,
@@ -130,6 +138,18 @@ async fn serve(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         .faults(args.faults.clone().unwrap_or_default(), args.seed);
     for app in &args.apps {
         builder = builder.app(app.clone());
+    }
+    builder = builder.endpoint_validation(!args.no_endpoint_validation);
+    for path in &args.cas {
+        let pem = std::fs::read(path).map_err(|e| {
+            Report::new(
+                Exit::Usage,
+                format!("cannot read the CA certificate {}", path.display()),
+            )
+            .caused_by(&e)
+            .code("unreadable-input")
+        })?;
+        builder = builder.extra_root_certificate(pem);
     }
     if let Some(path) = &args.state {
         builder = builder.state(path);

@@ -161,7 +161,7 @@ fn admit(
 
 /// Journals a change with `--state`; call it with the store locked, then await
 /// [`durable`] before answering.
-fn record(
+pub(crate) fn record(
     shared: &Shared,
     change: Change,
 ) -> Option<tokio::sync::oneshot::Receiver<Result<(), String>>> {
@@ -169,7 +169,7 @@ fn record(
 }
 
 /// Waits until a recorded change is on disk: an answer is a promise the change is kept.
-async fn durable(
+pub(crate) async fn durable(
     saved: Option<tokio::sync::oneshot::Receiver<Result<(), String>>>,
     ids: &RequestIds,
 ) -> Result<(), GraphError> {
@@ -432,6 +432,8 @@ pub(crate) async fn create(
         notification_url_app_id: request.notification_url_app_id.clone(),
         unknown: Unknown::default(),
     };
+    // Graph calls the endpoints before it stores anything (delivery.rs).
+    crate::delivery::validate_on_create(&shared, &subscription, &ids).await?;
     let mut store = shared.store.lock().await;
     store.purge(now);
     if let Some(existing) = store.duplicate_of(&principal.tenant_id, &subscription) {
@@ -561,6 +563,8 @@ pub(crate) async fn update(
     if let Some(certificate_id) = update.encryption_certificate_id {
         updated.encryption_certificate_id = Some(certificate_id);
     }
+    // A new notificationUrl is validated before it is stored (delivery.rs).
+    crate::delivery::validate_on_update(&shared, &existing, &updated, &ids).await?;
     let mut store = shared.store.lock().await;
     store.purge(now);
     if store.get(&principal.tenant_id, &id).is_none() {

@@ -12,6 +12,11 @@
 //! moved forward (`POST /emulator/clock`), so tests see days of lifetimes in
 //! milliseconds; the wall clock is read in exactly one place (`clock.rs`).
 //!
+//! It plays Graph's side of the notification protocol too (`delivery.rs`): it validates
+//! notification and lifecycle endpoints on create and update, delivers the changes and
+//! lifecycle events reported to `POST /emulator/changes` and `POST /emulator/lifecycle`
+//! with retries, and logs every delivery (`GET /emulator/deliveries`).
+//!
 //! # Overview
 //!
 //! - [`Emulator`]: the configuration, built with [`Emulator::builder`], started with
@@ -43,6 +48,7 @@
 mod api;
 mod batch;
 mod clock;
+mod delivery;
 mod error;
 mod faults;
 mod identity;
@@ -60,6 +66,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
+pub use delivery::{RetryPolicy, VALIDATION_TIMEOUT};
 pub use faults::{Faults, FaultsSyntaxError};
 pub use identity::KeyError;
 pub use identity::{
@@ -145,6 +152,7 @@ pub struct Config {
     faults: Faults,
     seed: u64,
     state: Option<PathBuf>,
+    delivery: delivery::Settings,
 }
 
 /// An emulator, configured, not yet started.
@@ -173,6 +181,7 @@ impl Emulator {
                 faults: Faults::default(),
                 seed: 0,
                 state: None,
+                delivery: delivery::Settings::default(),
             },
         }
     }
@@ -180,6 +189,8 @@ impl Emulator {
     /// Binds and serves in the background; the emulator stops when the handle is shut
     /// down or dropped.
     pub async fn start(self) -> Result<RunningEmulator, StartError> {
+        let delivery =
+            delivery::Deliveries::new(&self.config.delivery).map_err(StartError::Certificate)?;
         let listener = tokio::net::TcpListener::bind(self.config.listen)
             .await
             .map_err(|e| StartError::Bind(self.config.listen, e.to_string()))?;
@@ -225,6 +236,7 @@ impl Emulator {
             throttler: std::sync::Mutex::new(throttle::Throttler::default()),
             faults: faults::Injector::new(self.config.faults.clone(), self.config.seed),
             state: OnceLock::new(),
+            delivery,
             config: self.config,
         });
         if let Some(path) = shared.config.state.clone() {
@@ -334,6 +346,9 @@ pub enum StartError {
     /// The `--state` file could not be read or started.
     #[error("{0}")]
     State(String),
+    /// An [`EmulatorBuilder::extra_root_certificate`] holds no usable certificate.
+    #[error("cannot trust the extra root certificate: {0}")]
+    Certificate(String),
 }
 
 /// What every request handler shares.
@@ -346,6 +361,7 @@ pub(crate) struct Shared {
     pub(crate) throttler: std::sync::Mutex<throttle::Throttler>,
     pub(crate) faults: faults::Injector,
     pub(crate) state: OnceLock<persist::State>,
+    pub(crate) delivery: delivery::Deliveries,
     pub(crate) config: Config,
 }
 
@@ -376,6 +392,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/{tenant}/discovery/v2.0/keys", get(api::jwks))
         .route("/emulator/clock", get(api::clock_now).post(api::clock_move))
         .route("/emulator/token", post(api::emulator_token))
+        .merge(delivery::routes())
         .fallback(api::not_found)
         // Bodies past the core's limit get the core's error (413 in Graph's shape); far
         // larger ones are cut by axum before they are read.

@@ -11,9 +11,12 @@ const APP: &str = "24d3b144-21ae-4080-943f-7067b395b913";
 const OTHER_APP: &str = "9f2c1a8e-0000-4000-8000-000000000002";
 const NOW: &str = "2026-11-22T09:00:00Z";
 
+/// An emulator that does not call notification URLs: nobody serves them here
+/// (`tests/delivery.rs` covers endpoint validation).
 async fn emulator(page_size: usize) -> RunningEmulator {
     Emulator::builder()
         .page_size(page_size)
+        .endpoint_validation(false)
         .start_at(chrono::DateTime::parse_from_rfc3339(NOW).unwrap().to_utc())
         .app(App::new(
             APP,

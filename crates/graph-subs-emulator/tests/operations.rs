@@ -16,8 +16,12 @@ fn start_time() -> DateTime<Utc> {
         .to_utc()
 }
 
+/// Nobody serves the notification URLs here: endpoint validation is off (it has its own
+/// tests, in delivery.rs).
 fn builder() -> EmulatorBuilder {
-    Emulator::builder().start_at(start_time())
+    Emulator::builder()
+        .start_at(start_time())
+        .endpoint_validation(false)
 }
 
 fn token(e: &RunningEmulator) -> String {
