@@ -29,8 +29,9 @@ pub struct KindSpec {
     /// Whether it supports rich notifications (`includeResourceData`); those always need
     /// an encryption certificate.
     pub rich_notifications: bool,
-    /// The documented limit on subscriptions, when there is one.
-    pub quota: Option<&'static str>,
+    /// The documented limits on how many subscriptions may exist (empty: none
+    /// documented). The emulator enforces them; `explain` prints them.
+    pub quotas: &'static [Quota],
     /// Other names the documentation pages give this kind in their permission tables,
     /// in any language, lowercase: `canal` for `channel`. The canonical name needs no entry.
     pub doc_labels: &'static [&'static str],
@@ -39,6 +40,79 @@ pub struct KindSpec {
     /// The path patterns that address this kind. `{...}` matches any one segment or key;
     /// `me` stands for `users/{id}`.
     pub patterns: &'static [PatternSpec],
+}
+
+/// A documented limit on how many subscriptions may exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Quota {
+    /// The most there may be.
+    pub limit: u32,
+    /// What the limit applies to.
+    pub per: QuotaScope,
+    /// Which subscriptions count together.
+    pub together: Together,
+}
+
+/// What a [`Quota`] applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QuotaScope {
+    /// Each mailbox (the user a path's `me` or `users/{id}` names).
+    Mailbox,
+    /// Each organization (tenant), every app together.
+    Organization,
+    /// Each app, across tenants.
+    App,
+    /// Each tenant, across apps.
+    Tenant,
+    /// Each app in each tenant.
+    AppAndTenant,
+    /// Not a count of subscriptions: the users one subscription's `$filter` may name.
+    UsersInFilter,
+}
+
+/// Which subscriptions a [`Quota`] counts together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Together {
+    /// Those on this kind of resource only.
+    Kind,
+    /// Those on every kind of the same [`Service`] with this quota.
+    Service,
+}
+
+impl Quota {
+    /// A quota.
+    pub const fn new(limit: u32, per: QuotaScope, together: Together) -> Quota {
+        Quota {
+            limit,
+            per,
+            together,
+        }
+    }
+}
+
+const OUTLOOK_QUOTA: &[Quota] = &[Quota::new(1_000, QuotaScope::Mailbox, Together::Service)];
+const TEAMS_QUOTA: &[Quota] = &[Quota::new(
+    10_000,
+    QuotaScope::Organization,
+    Together::Service,
+)];
+const DIRECTORY_QUOTAS: &[Quota] = &[
+    Quota::new(50_000, QuotaScope::App, Together::Service),
+    Quota::new(1_000, QuotaScope::Tenant, Together::Service),
+    Quota::new(100, QuotaScope::AppAndTenant, Together::Service),
+];
+
+/// `1000` → `1,000`.
+fn thousands(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The Microsoft 365 service that owns a kind of resource.
@@ -67,6 +141,16 @@ pub enum Service {
 }
 
 impl Service {
+    /// The subscriptions a [`Together::Service`] quota counts together, in words.
+    fn counted_together(self) -> &'static str {
+        match self {
+            Service::Outlook => "all Outlook resources together",
+            Service::Directory => "users and groups together",
+            Service::Teams => "Teams resources together",
+            other => other.title(),
+        }
+    }
+
     /// The service's name, in words.
     pub fn title(self) -> &'static str {
         match self {
@@ -162,7 +246,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
-        quota: None,
+        quotas: &[],
         doc_labels: &["copilot ai interaction"],
         examples: &["copilot/interactionHistory/getAllEnterpriseInteractions"],
         patterns: &[
@@ -183,7 +267,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: CREATED_ONLY,
         rich_notifications: false,
-        quota: Some("100 subscriptions per organization"),
+        quotas: &[Quota::new(100, QuotaScope::Organization, Together::Kind)],
         doc_labels: &[],
         examples: &["communications/callRecords"],
         patterns: &[p(
@@ -198,7 +282,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: CREATED_ONLY,
         rich_notifications: true,
-        quota: Some("10,000 subscriptions per organization (Teams resources together)"),
+        quotas: TEAMS_QUOTA,
         doc_labels: &["enregistrement d’appel"],
         examples: &["communications/onlineMeetings/getAllRecordings"],
         patterns: &[
@@ -223,7 +307,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: CREATED_ONLY,
         rich_notifications: true,
-        quota: Some("10,000 subscriptions per organization (Teams resources together)"),
+        quotas: TEAMS_QUOTA,
         doc_labels: &["transcription d’appel"],
         examples: &["communications/onlineMeetings/getAllTranscripts"],
         patterns: &[
@@ -248,7 +332,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
-        quota: Some("10,000 subscriptions per organization (Teams resources together)"),
+        quotas: TEAMS_QUOTA,
         doc_labels: &["canal", "canaux", "channels"],
         examples: &["teams/{id}/channels", "teams/getAllChannels"],
         patterns: &[
@@ -263,7 +347,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
-        quota: Some("10,000 subscriptions per organization (Teams resources together)"),
+        quotas: TEAMS_QUOTA,
         doc_labels: &["conversation", "conversations", "chats"],
         examples: &["chats", "chats/{id}", "users/{id}/chats"],
         patterns: &[
@@ -284,7 +368,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
-        quota: Some("10,000 subscriptions per organization (Teams resources together)"),
+        quotas: TEAMS_QUOTA,
         doc_labels: &["message de conversation", "messages de conversation"],
         examples: &[
             "chats/{id}/messages",
@@ -329,7 +413,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
-        quota: Some("1,000 subscriptions per mailbox (all Outlook resources together)"),
+        quotas: OUTLOOK_QUOTA,
         doc_labels: &["contacts"],
         examples: &["me/contacts"],
         patterns: &[
@@ -347,7 +431,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
-        quota: Some("10,000 subscriptions per organization (Teams resources together)"),
+        quotas: TEAMS_QUOTA,
         doc_labels: &["membre de conversation", "membres de conversation"],
         examples: &[
             "chats/{id}/members",
@@ -386,7 +470,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: UPDATED_ONLY,
         rich_notifications: false,
-        quota: None,
+        quotas: &[],
         doc_labels: &["élément de lecteur"],
         examples: &["me/drive/root", "drives/{id}/root", "users/{id}/drive/root"],
         patterns: &[
@@ -417,7 +501,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
-        quota: Some("1,000 subscriptions per mailbox (all Outlook resources together)"),
+        quotas: OUTLOOK_QUOTA,
         doc_labels: &["événement", "événements", "events"],
         examples: &["me/events"],
         patterns: &[
@@ -436,9 +520,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: UPDATED_DELETED,
         rich_notifications: false,
-        quota: Some(
-            "50,000 subscriptions per app; 1,000 per tenant across apps; 100 per app and tenant (users and groups together)",
-        ),
+        quotas: DIRECTORY_QUOTAS,
         doc_labels: &["groupe", "groupes", "groups"],
         examples: &["groups"],
         patterns: &[p("groups", "all groups"), p("groups/{id}", "one group")],
@@ -450,7 +532,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
-        quota: None,
+        quotas: &[],
         doc_labels: &["group conversation", "conversation de groupe"],
         examples: &["groups('{id}')/conversations"],
         patterns: &[p("groups/{id}/conversations", "conversations of one group")],
@@ -462,7 +544,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: UPDATED_ONLY,
         rich_notifications: false,
-        quota: None,
+        quotas: &[],
         doc_labels: &["liste", "listes", "sharepoint list"],
         examples: &["sites/{site-id}/lists/{list-id}"],
         patterns: &[p("sites/{site-id}/lists/{list-id}", "one SharePoint list")],
@@ -474,7 +556,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
-        quota: Some("1,000 subscriptions per mailbox (all Outlook resources together)"),
+        quotas: OUTLOOK_QUOTA,
         doc_labels: &["messages"],
         examples: &["me/messages", "me/mailFolders('inbox')/messages"],
         patterns: &[
@@ -492,7 +574,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
-        quota: None,
+        quotas: &[],
         doc_labels: &[],
         examples: &["teams/{id}/schedule/offerShiftRequests"],
         patterns: &[p(
@@ -507,7 +589,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
-        quota: None,
+        quotas: &[],
         doc_labels: &[],
         examples: &["teams/{id}/schedule/openShiftChangeRequests"],
         patterns: &[p(
@@ -522,7 +604,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: UPDATED_ONLY,
         rich_notifications: true,
-        quota: Some("650 users per subscription (in the `$filter`)"),
+        quotas: &[Quota::new(650, QuotaScope::UsersInFilter, Together::Kind)],
         doc_labels: &["présence"],
         examples: &[
             "communications/presences/{id}",
@@ -543,7 +625,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
-        quota: None,
+        quotas: &[],
         doc_labels: &["imprimante", "imprimantes"],
         examples: &["print/printers/{id}/jobs"],
         patterns: &[p("print/printers/{id}/jobs", "print jobs of one printer")],
@@ -555,7 +637,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
-        quota: None,
+        quotas: &[],
         doc_labels: &[],
         examples: &["print/taskDefinitions/{id}/tasks"],
         patterns: &[p(
@@ -570,7 +652,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
-        quota: None,
+        quotas: &[],
         doc_labels: &["security alert", "alerte de sécurité", "alert"],
         examples: &["security/alerts?$filter=status eq 'New'"],
         patterns: &[p(
@@ -585,7 +667,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
-        quota: None,
+        quotas: &[],
         doc_labels: &[],
         examples: &["teams/{id}/schedule/shifts"],
         patterns: &[p("teams/{id}/schedule/shifts", "shifts of one team")],
@@ -597,7 +679,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
-        quota: None,
+        quotas: &[],
         doc_labels: &[],
         examples: &["teams/{id}/schedule/swapShiftsChangeRequests"],
         patterns: &[p(
@@ -612,7 +694,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: true,
-        quota: Some("10,000 subscriptions per organization (Teams resources together)"),
+        quotas: TEAMS_QUOTA,
         doc_labels: &["équipe", "équipes", "teams"],
         examples: &["teams", "teams/{id}"],
         patterns: &[
@@ -627,7 +709,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
-        quota: None,
+        quotas: &[],
         doc_labels: &[],
         examples: &["teams/{id}/schedule/timeOffRequests"],
         patterns: &[p(
@@ -642,7 +724,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: GLOBAL_ONLY,
         change_types: ALL_CHANGE_TYPES,
         rich_notifications: false,
-        quota: None,
+        quotas: &[],
         doc_labels: &["tâche"],
         examples: &["me/todo/lists/{id}/tasks"],
         patterns: &[p(
@@ -657,9 +739,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: UPDATED_DELETED,
         rich_notifications: false,
-        quota: Some(
-            "50,000 subscriptions per app; 1,000 per tenant across apps; 100 per app and tenant (users and groups together)",
-        ),
+        quotas: DIRECTORY_QUOTAS,
         doc_labels: &["utilisateur", "utilisateurs", "users"],
         examples: &["users", "users/{id}"],
         patterns: &[p("users", "all users"), p("users/{id}", "one user")],
@@ -671,7 +751,7 @@ pub static KINDS: &[KindSpec] = &[
         clouds: ALL_CLOUDS,
         change_types: CREATED_UPDATED,
         rich_notifications: false,
-        quota: None,
+        quotas: &[],
         doc_labels: &["webinaire"],
         examples: &["solutions/virtualEvents/webinars/{id}"],
         patterns: &[
@@ -721,6 +801,40 @@ impl ResourceKind {
     /// The canonical name.
     pub fn name(self) -> &'static str {
         self.0.name
+    }
+
+    /// The documented quotas, in words: `1,000 subscriptions per mailbox (all Outlook
+    /// resources together)`; `None` when none is documented.
+    pub fn quota_summary(self) -> Option<String> {
+        let quotas = self.0.quotas;
+        let first = quotas.first()?;
+        if first.per == QuotaScope::UsersInFilter {
+            return Some(format!(
+                "{} users per subscription (in the `$filter`)",
+                thousands(first.limit)
+            ));
+        }
+        let parts: Vec<String> = quotas
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                let per = match q.per {
+                    QuotaScope::Mailbox => "per mailbox",
+                    QuotaScope::Organization => "per organization",
+                    QuotaScope::App => "per app",
+                    QuotaScope::Tenant => "per tenant across apps",
+                    QuotaScope::AppAndTenant => "per app and tenant",
+                    QuotaScope::UsersInFilter => "users per subscription",
+                };
+                let noun = if i == 0 { " subscriptions" } else { "" };
+                format!("{}{noun} {per}", thousands(q.limit))
+            })
+            .collect();
+        let mut text = parts.join("; ");
+        if quotas.iter().any(|q| q.together == Together::Service) {
+            text.push_str(&format!(" ({})", self.0.service.counted_together()));
+        }
+        Some(text)
     }
 
     /// Everything the catalogue knows of this kind.

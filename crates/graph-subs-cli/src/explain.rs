@@ -93,7 +93,7 @@ struct JsonExplanation {
     rich_notifications: JsonRich,
     payment_models: JsonModels,
     clouds: Vec<&'static str>,
-    quota: Option<&'static str>,
+    quota: Option<String>,
 }
 
 fn explanation(resource: &Resource, now: DateTime<Utc>) -> JsonExplanation {
@@ -148,7 +148,7 @@ fn explanation(resource: &Resource, now: DateTime<Utc>) -> JsonExplanation {
             .filter(|c| c.supports(kind))
             .map(|c| c.as_str())
             .collect(),
-        quota: spec.quota,
+        quota: kind.quota_summary(),
     }
 }
 
@@ -255,6 +255,10 @@ fn write_human(
         writeln!(out, "Payment models: not a limited API")?;
     }
     writeln!(out, "Clouds: {}", e.clouds.join(", "))?;
-    writeln!(out, "Quota: {}", e.quota.unwrap_or("none documented"))?;
+    writeln!(
+        out,
+        "Quota: {}",
+        e.quota.as_deref().unwrap_or("none documented")
+    )?;
     Ok(())
 }

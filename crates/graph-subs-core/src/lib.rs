@@ -47,6 +47,7 @@ pub mod lifetime;
 pub mod notification_url;
 pub mod payment_model;
 pub mod permissions;
+pub mod quota;
 pub mod request;
 pub mod subscription;
 pub mod validate;

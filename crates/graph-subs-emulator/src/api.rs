@@ -444,6 +444,18 @@ pub(crate) async fn create(
         )
         .with_ids(&ids));
     }
+    if let Some(quota) = store.quota_exceeded(&principal.tenant_id, &subscription) {
+        let summary = resource.kind().quota_summary().unwrap_or_default();
+        tracing::warn!(kind = %resource.kind(), limit = quota.limit, "quota reached");
+        return Err(GraphError::new(
+            StatusCode::FORBIDDEN,
+            "ExtensionError",
+            format!(
+                "Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions has been reached] (documented quota: {summary})"
+            ),
+        )
+        .with_ids(&ids));
+    }
     store.insert(&principal.tenant_id, subscription.clone());
     let saved = record(
         &shared,

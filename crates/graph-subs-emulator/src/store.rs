@@ -6,6 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
+use graph_subs_core::catalogue;
+use graph_subs_core::quota::{self, Bucket, QuotaOwner};
+use graph_subs_core::resource::ResourcePath;
 use graph_subs_core::subscription::Subscription;
 
 /// Graph refuses a second subscription of one app for the same `changeType` and
@@ -45,6 +48,26 @@ pub(crate) struct Store {
     by_id: BTreeMap<String, Entry>,
     by_expiry: BTreeSet<(DateTime<Utc>, String)>,
     by_key: HashMap<DuplicateKey, String>,
+    /// Live subscriptions per quota counter (`graph_subs_core::quota`).
+    quota_counts: HashMap<String, u32>,
+}
+
+/// The quota counters a stored subscription counts against.
+fn buckets(tenant: &str, subscription: &Subscription) -> Vec<Bucket> {
+    let Some(resource) = ResourcePath::parse(&subscription.resource)
+        .ok()
+        .and_then(|p| catalogue::resolve(&p).ok())
+    else {
+        return Vec::new();
+    };
+    quota::buckets(
+        &resource,
+        &QuotaOwner {
+            tenant,
+            app: subscription.application_id.as_deref().unwrap_or_default(),
+            signed_in_user: subscription.creator_id.as_deref(),
+        },
+    )
 }
 
 impl Store {
@@ -68,8 +91,23 @@ impl Store {
             .map(String::as_str)
     }
 
+    /// The first quota a new subscription of `tenant` would exceed.
+    pub(crate) fn quota_exceeded(
+        &self,
+        tenant: &str,
+        subscription: &Subscription,
+    ) -> Option<graph_subs_core::quota::Quota> {
+        buckets(tenant, subscription)
+            .into_iter()
+            .find(|b| self.quota_counts.get(&b.key).copied().unwrap_or(0) >= b.quota.limit)
+            .map(|b| b.quota)
+    }
+
     /// Stores a new subscription.
     pub(crate) fn insert(&mut self, tenant: &str, subscription: Subscription) {
+        for bucket in buckets(tenant, &subscription) {
+            *self.quota_counts.entry(bucket.key).or_default() += 1;
+        }
         let id = subscription.id.clone();
         self.by_expiry
             .insert((subscription.expiration_date_time.get(), id.clone()));
@@ -108,6 +146,14 @@ impl Store {
     /// Removes a subscription; returns it.
     pub(crate) fn remove(&mut self, id: &str) -> Option<Entry> {
         let entry = self.by_id.remove(id)?;
+        for bucket in buckets(&entry.tenant, &entry.subscription) {
+            if let Some(count) = self.quota_counts.get_mut(&bucket.key) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    self.quota_counts.remove(&bucket.key);
+                }
+            }
+        }
         self.by_expiry
             .remove(&(entry.subscription.expiration_date_time.get(), id.to_owned()));
         let key = DuplicateKey::of(&entry.tenant, &entry.subscription);

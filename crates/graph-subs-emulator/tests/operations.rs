@@ -414,3 +414,98 @@ async fn state_survives_a_restart_with_its_subscriptions_clock_and_tokens() {
     let error = builder().state(&path).build().start().await.unwrap_err();
     assert!(error.to_string().contains("state.json"), "{error}");
 }
+
+#[tokio::test]
+async fn documented_quotas_are_enforced_with_graphs_403() {
+    let e = builder()
+        .throttle(Throttle::OFF)
+        .build()
+        .start()
+        .await
+        .unwrap();
+    let app = e.token(&TokenSpec::application(
+        e.tenant_id(),
+        APP,
+        &[
+            "User.Read.All",
+            "Group.Read.All",
+            "Mail.Read",
+            "Calendars.Read",
+        ],
+    ));
+    let body = |resource: String, change: &str| {
+        json!({
+            "changeType": change,
+            "notificationUrl": "https://webhook.example.com/notify",
+            "resource": resource,
+            "expirationDateTime": (start_time() + Duration::hours(24)).to_rfc3339_opts(SecondsFormat::Secs, true),
+        })
+    };
+    let create = |token: String, body: Value| {
+        let e = &e;
+        async move { call(e, Method::POST, "/v1.0/subscriptions", &token, Some(&body)).await }
+    };
+    // Users and groups: 100 per app and tenant.
+    let mut last = String::new();
+    for i in 0..100 {
+        let answer = create(app.clone(), body(format!("users/user{i}"), "updated")).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{i}: {}", answer.json);
+        last = answer.json["id"].as_str().unwrap().to_owned();
+    }
+    let refused = create(app.clone(), body("groups/g1".into(), "updated")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.json);
+    assert_eq!(refused.json["error"]["code"], "ExtensionError");
+    let message = refused.json["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Maximum number of subscriptions has been reached")
+            && message.contains("100 per app and tenant"),
+        "{message}"
+    );
+    // Another tenant has its own count; a deletion frees a place.
+    let other_tenant = e.token(&TokenSpec::application(
+        "0b6a4d36-0000-4000-8000-000000000009",
+        APP,
+        &["Group.Read.All"],
+    ));
+    let answer = create(other_tenant, body("groups/g1".into(), "updated")).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.json);
+    let deleted = call(
+        &e,
+        Method::DELETE,
+        &format!("/v1.0/subscriptions/{last}"),
+        &app,
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let answer = create(app.clone(), body("groups/g1".into(), "updated")).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.json);
+
+    // Outlook: 1,000 per mailbox, every Outlook resource of it together.
+    for i in 0..1000 {
+        let resource = if i % 2 == 0 {
+            format!("users/ada@contoso.com/mailFolders('f{i}')/messages")
+        } else {
+            format!("users/Ada@Contoso.com/calendars('c{i}')/events")
+        };
+        let answer = create(app.clone(), body(resource, "created")).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{i}: {}", answer.json);
+    }
+    let refused = create(
+        app.clone(),
+        body("users/ada@contoso.com/messages".into(), "created"),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.json);
+    let answer = create(
+        app.clone(),
+        body("users/bob@contoso.com/messages".into(), "created"),
+    )
+    .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::CREATED,
+        "another mailbox: {}",
+        answer.json
+    );
+}
