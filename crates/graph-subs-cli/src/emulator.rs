@@ -42,8 +42,12 @@ struct RunArgs {
           value_parser = clap::value_parser!(u16).range(1..))]
     page_size: u16,
     /// An app for the client-credentials flow: CLIENT_ID=SECRET:Role1,Role2. Repeatable.
+    /// A secret on the command line is visible to other local users: prefer --apps-file.
     #[arg(long = "app", value_name = "CLIENT_ID=SECRET:ROLES", value_parser = parse_app)]
     apps: Vec<App>,
+    /// Apps from a TOML file: `[[app]]` tables with `client_id`, `secret` and `roles`.
+    #[arg(long, value_name = "FILE")]
+    apps_file: Option<PathBuf>,
     /// The tenant tokens and subscriptions belong to by default.
     #[arg(long, default_value = graph_subs_emulator::DEFAULT_TENANT_ID, value_name = "ID")]
     tenant_id: String,
@@ -106,6 +110,73 @@ fn parse_app(text: &str) -> Result<App, String> {
     App::parse(text).map_err(|e| e.to_string())
 }
 
+/// `--apps-file`: app registrations, kept out of the command line.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppsFile {
+    #[serde(default)]
+    app: Vec<AppEntry>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppEntry {
+    client_id: String,
+    secret: String,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+impl std::fmt::Debug for AppEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppEntry")
+            .field("client_id", &self.client_id)
+            .field("secret", &"***")
+            .field("roles", &self.roles)
+            .finish()
+    }
+}
+
+fn read_apps_file(path: &std::path::Path) -> Result<Vec<App>, Report> {
+    let unreadable = |message: String| {
+        Report::new(Exit::Usage, message)
+            .code("unreadable-input")
+            .hint("write `[[app]]` tables with `client_id = \"...\"`, `secret = \"...\"` and `roles = [\"Mail.Read\"]`")
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        unreadable(format!("cannot read the apps file {}", path.display())).caused_by(&e)
+    })?;
+    // The parser's message may quote the line, and the line may hold a secret: keep
+    // only where the mistake is.
+    let file: AppsFile = toml::from_str(&text).map_err(|e| {
+        let place = e
+            .span()
+            .map(|span| {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                format!(" at line {line}")
+            })
+            .unwrap_or_default();
+        unreadable(format!(
+            "the apps file {} is not valid{place}: {}",
+            path.display(),
+            e.message()
+        ))
+    })?;
+    file.app
+        .into_iter()
+        .map(|a| {
+            if a.client_id.trim().is_empty() || a.secret.is_empty() {
+                return Err(unreadable(format!(
+                    "an app in {} has an empty client_id or secret",
+                    path.display()
+                )));
+            }
+            let roles: Vec<&str> = a.roles.iter().map(String::as_str).collect();
+            Ok(App::new(a.client_id.trim(), a.secret, &roles))
+        })
+        .collect()
+}
+
 pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, Report> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -138,6 +209,11 @@ async fn serve(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         .faults(args.faults.clone().unwrap_or_default(), args.seed);
     for app in &args.apps {
         builder = builder.app(app.clone());
+    }
+    if let Some(path) = &args.apps_file {
+        for app in read_apps_file(path)? {
+            builder = builder.app(app);
+        }
     }
     builder = builder.endpoint_validation(!args.no_endpoint_validation);
     for path in &args.cas {

@@ -385,3 +385,53 @@ fn eight_clients_lose_and_duplicate_nothing_even_through_a_kill_9() {
     all.deleted.extend(first_round.deleted);
     check_against(&held, &all);
 }
+
+#[test]
+fn apps_come_from_a_file_and_a_bad_file_never_shows_its_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let apps = dir.path().join("apps.toml");
+    std::fs::write(
+        &apps,
+        "[[app]]\nclient_id = \"11111111-2222-3333-4444-555555555555\"\nsecret = \"file-secret-7Qx\"\nroles = [\"Mail.Read\"]\n",
+    )
+    .unwrap();
+    let process = Process::start(&["--apps-file", apps.to_str().unwrap()]);
+    let token_endpoint = process.facts["tokenEndpoint"].as_str().unwrap().to_owned();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let answer: Value = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(&token_endpoint)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "11111111-2222-3333-4444-555555555555"),
+                ("client_secret", "file-secret-7Qx"),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert!(answer["access_token"].is_string(), "{answer}");
+    drop(process);
+
+    std::fs::write(
+        &apps,
+        "[[app]]\nclient_id = \"x\"\nsecret = \"file-secret-7Qx\"\nrole = [\"Mail.Read\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["emulator", "--listen", "127.0.0.1:0", "--apps-file"])
+        .arg(&apps)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 4") && stderr.contains("[[app]]"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("file-secret-7Qx"), "{stderr}");
+}
