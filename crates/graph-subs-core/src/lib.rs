@@ -43,6 +43,7 @@
 pub use graph_subs_catalogue::{Operation, UnknownOperation};
 pub use graph_subs_catalogue::{catalogue, change_type, cloud, quote, resource};
 
+pub mod grants;
 pub mod lifetime;
 pub mod notification_url;
 pub mod payment_model;
