@@ -216,7 +216,7 @@ impl GraphClientBuilder {
                     || parsed.password().is_some()
                 {
                     return Err(Error::Config(format!(
-                        "the base URL {} has a query or credentials; give only the service root and version",
+                        "the base URL {} has a query or credentials; give only the service root and version, such as https://graph.microsoft.com/v1.0",
                         quote::redact_url(url, 200)
                     )));
                 }
