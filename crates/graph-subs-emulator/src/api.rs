@@ -230,7 +230,8 @@ pub(crate) async fn faults(
                 ),
             };
             tracing::info!(status = status.as_u16(), "fault injected");
-            let error = GraphError::new(status, code, message).retry_after(1);
+            let error = GraphError::new(status, code, message)
+                .retry_after_duration(shared.faults.retry_after());
             match ids {
                 Some(ids) => error.with_ids(&ids),
                 None => error,

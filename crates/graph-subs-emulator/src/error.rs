@@ -24,8 +24,8 @@ pub(crate) struct GraphError {
     /// graph-subs diagnostics behind a 400: OData `details`.
     pub(crate) details: Vec<Diagnostic>,
     pub(crate) ids: Option<Box<RequestIds>>,
-    /// Seconds for the `Retry-After` header (429, 503, 504).
-    pub(crate) retry_after: Option<i64>,
+    /// The `Retry-After` header (429, 503, 504): whole seconds, or fractional ones.
+    pub(crate) retry_after: Option<String>,
 }
 
 impl GraphError {
@@ -42,7 +42,18 @@ impl GraphError {
 
     /// Sets `Retry-After`, in seconds.
     pub(crate) fn retry_after(mut self, seconds: i64) -> Self {
-        self.retry_after = Some(seconds);
+        self.retry_after = Some(seconds.to_string());
+        self
+    }
+
+    /// Sets `Retry-After` to a duration, in seconds with up to three decimals.
+    pub(crate) fn retry_after_duration(mut self, wait: std::time::Duration) -> Self {
+        let millis = wait.as_millis();
+        self.retry_after = Some(if millis % 1000 == 0 {
+            (millis / 1000).to_string()
+        } else {
+            format!("{}.{:03}", millis / 1000, millis % 1000)
+        });
         self
     }
 
@@ -109,7 +120,7 @@ impl IntoResponse for GraphError {
         }
         let mut response = (self.status, axum::Json(json!({ "error": error }))).into_response();
         if let Some(seconds) = self.retry_after
-            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+            && let Ok(value) = HeaderValue::from_str(&seconds)
         {
             response.headers_mut().insert("Retry-After", value);
         }

@@ -6,7 +6,9 @@
 //! sequence of requests meets the same faults:
 //! - `429`, `503`, `504` with a probability: the request is not carried out and is
 //!   answered with that status in Graph's shape (`TooManyRequests`,
-//!   `ServiceUnavailable`, `GatewayTimeout`) and a `Retry-After` of 1 second;
+//!   `ServiceUnavailable`, `GatewayTimeout`) and a `Retry-After` of 1 second, or of
+//!   `retry-after:DURATION` (`ms` or `s`; fractional seconds on the wire, as Graph
+//!   sometimes writes them);
 //! - `drop` with a probability: the request **is carried out** and the connection is
 //!   then closed without an answer, the hardest case for a client (a create it retries
 //!   meets a 409: the first one happened);
@@ -31,6 +33,8 @@ pub struct Faults {
     pub drop: f64,
     /// Added before every request.
     pub delay: Duration,
+    /// The `Retry-After` of injected 429, 503 and 504 answers (1 second unless given).
+    pub retry_after: Option<Duration>,
 }
 
 /// What the draw decided for one request.
@@ -78,6 +82,9 @@ impl fmt::Display for Faults {
         if !self.delay.is_zero() {
             parts.push(format!("delay:{}ms", self.delay.as_millis()));
         }
+        if let Some(after) = self.retry_after {
+            parts.push(format!("retry-after:{}ms", after.as_millis()));
+        }
         f.write_str(&parts.join(","))
     }
 }
@@ -119,7 +126,7 @@ impl FromStr for Faults {
                     faults.answers.push((status, probability()?));
                 }
                 "drop" => faults.drop = probability()?,
-                "delay" => {
+                "delay" | "retry-after" => {
                     let value = value.trim();
                     let (number, unit) = match value.strip_suffix("ms") {
                         Some(n) => (n, 1),
@@ -136,9 +143,18 @@ impl FromStr for Faults {
                         .ok()
                         .filter(|n: &u64| n * unit <= 60_000)
                         .ok_or_else(|| error("a delay is a whole number up to 60s"))?;
-                    faults.delay = Duration::from_millis(millis * unit);
+                    let duration = Duration::from_millis(millis * unit);
+                    if name.trim() == "delay" {
+                        faults.delay = duration;
+                    } else {
+                        faults.retry_after = Some(duration);
+                    }
                 }
-                _ => return Err(error("the faults are 429, 503, 504, drop and delay")),
+                _ => {
+                    return Err(error(
+                        "the faults are 429, 503, 504, drop, delay and retry-after",
+                    ));
+                }
             }
         }
         let total: f64 = faults.answers.iter().map(|(_, p)| p).sum::<f64>() + faults.drop;
@@ -171,6 +187,11 @@ impl Injector {
         self.faults.delay
     }
 
+    /// `Retry-After` for an injected answer.
+    pub(crate) fn retry_after(&self) -> Duration {
+        self.faults.retry_after.unwrap_or(Duration::from_secs(1))
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.faults.is_empty()
     }
@@ -191,9 +212,10 @@ mod tests {
 
     #[test]
     fn faults_are_read_from_the_command_line() {
-        let f: Faults = "429:0.1,503:0.05,504:0.05,drop:0.02,delay:200ms"
+        let f: Faults = "429:0.1,503:0.05,504:0.05,drop:0.02,delay:200ms,retry-after:50ms"
             .parse()
             .unwrap();
+        assert_eq!(f.retry_after, Some(Duration::from_millis(50)));
         assert_eq!(f.answers, vec![(429, 0.1), (503, 0.05), (504, 0.05)]);
         assert_eq!(f.drop, 0.02);
         assert_eq!(f.delay, Duration::from_millis(200));

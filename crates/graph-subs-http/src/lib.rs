@@ -36,6 +36,7 @@
 //! # }
 //! ```
 
+mod bulk;
 mod error;
 mod retry;
 mod token;
@@ -59,6 +60,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
+pub use bulk::{BATCH_SIZE, BulkOutcome, ItemFailure, Mode};
 pub use error::Error;
 pub use graph_subs_core::subscription::{
     CreateSubscription, Subscription, Timestamp, UpdateSubscription,
@@ -290,6 +292,8 @@ struct Call<'a> {
     url: String,
     body: Option<Vec<u8>>,
     class: Class,
+    /// How many requests it counts as (a `$batch` counts each of its requests).
+    weight: u32,
     /// The subscription it is about, for a 404.
     id: Option<&'a str>,
 }
@@ -429,8 +433,8 @@ impl GraphClient {
         call: &Call<'_>,
     ) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>), Error> {
         match call.class {
-            Class::List => self.inner.list_window.admit(1).await,
-            Class::Other => self.inner.other_window.admit(1).await,
+            Class::List => self.inner.list_window.admit(call.weight).await,
+            Class::Other => self.inner.other_window.admit(call.weight).await,
         }
         let _permit = self
             .inner
@@ -547,6 +551,7 @@ impl GraphClient {
                 url: url.clone(),
                 body: None,
                 class: Class::Other,
+                weight: 1,
                 id: Some(id),
             })
             .await?;
@@ -590,6 +595,7 @@ impl GraphClient {
                 url: url.clone(),
                 body: Some(request),
                 class: Class::Other,
+                weight: 1,
                 id: None,
             })
             .await?;
@@ -649,6 +655,7 @@ impl GraphClient {
                 url: url.clone(),
                 body: Some(request),
                 class: Class::Other,
+                weight: 1,
                 id: Some(id),
             })
             .await?;
@@ -682,6 +689,7 @@ impl GraphClient {
             url,
             body: None,
             class: Class::Other,
+            weight: 1,
             id: Some(id),
         })
         .await
@@ -696,6 +704,7 @@ impl GraphClient {
             url,
             body: None,
             class: Class::Other,
+            weight: 1,
             id: Some(id),
         })
         .await
@@ -746,6 +755,7 @@ impl GraphClient {
                             url: url.clone(),
                             body: None,
                             class: Class::List,
+                            weight: 1,
                             id: None,
                         })
                         .await?;
