@@ -49,7 +49,7 @@ impl GraphError {
     /// Sets `Retry-After` to a duration, in seconds with up to three decimals.
     pub(crate) fn retry_after_duration(mut self, wait: std::time::Duration) -> Self {
         let millis = wait.as_millis();
-        self.retry_after = Some(if millis % 1000 == 0 {
+        self.retry_after = Some(if millis.is_multiple_of(1000) {
             (millis / 1000).to_string()
         } else {
             format!("{}.{:03}", millis / 1000, millis % 1000)
