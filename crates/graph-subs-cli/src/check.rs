@@ -105,7 +105,7 @@ pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
 
 /// The request body, from a file or standard input: at most one byte past the limit is
 /// read, so `check /dev/zero` stops at once.
-fn read_body(file: &PathBuf) -> Result<(String, Vec<u8>), Report> {
+pub(crate) fn read_body(file: &PathBuf) -> Result<(String, Vec<u8>), Report> {
     let (name, reader): (String, Box<dyn Read>) = if file.as_os_str() == "-" {
         ("<stdin>".into(), Box::new(std::io::stdin()))
     } else {

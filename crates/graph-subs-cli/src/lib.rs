@@ -22,6 +22,7 @@ mod check;
 mod emulator;
 mod exit;
 mod explain;
+mod manage;
 mod permissions;
 mod report;
 
@@ -59,6 +60,18 @@ enum Command {
     /// Run a local Microsoft Graph subscription service and token issuer (no tenant
     /// needed), or get a token from one.
     Emulator(Box<emulator::Args>),
+    /// List the subscriptions the caller sees (every page).
+    List(Box<manage::ListArgs>),
+    /// Show one subscription.
+    Get(Box<manage::GetArgs>),
+    /// Create a subscription from a request body, checked before it is sent.
+    Create(Box<manage::CreateArgs>),
+    /// Renew subscriptions: some, or all following the renewal plan.
+    Renew(Box<manage::RenewArgs>),
+    /// Delete subscriptions.
+    Delete(Box<manage::DeleteArgs>),
+    /// Reauthorize a subscription (after a reauthorizationRequired lifecycle event).
+    Reauthorize(Box<manage::ReauthorizeArgs>),
 }
 
 /// Runs the command line `args` (the first item is the program name), writing results
@@ -111,6 +124,12 @@ where
         Command::Check(args) => check::run(&args, out, chrono::Utc::now()),
         Command::Explain(args) => explain::run(&args, out, chrono::Utc::now()),
         Command::Emulator(args) => emulator::run(&args, out, err),
+        Command::List(args) => manage::list(&args, out),
+        Command::Get(args) => manage::get(&args, out),
+        Command::Create(args) => manage::create(&args, out, err),
+        Command::Renew(args) => manage::renew(&args, out),
+        Command::Delete(args) => manage::delete(&args, out, err),
+        Command::Reauthorize(args) => manage::reauthorize(&args, out),
     };
     finish(result, out, err, json)
 }

@@ -46,6 +46,14 @@ impl Report {
         self
     }
 
+    /// Adds one cause, as text.
+    pub(crate) fn cause(mut self, text: impl Into<String>) -> Report {
+        if let Report::Problem { causes, .. } = &mut self {
+            causes.push(text.into());
+        }
+        self
+    }
+
     /// Sets the code scripts see in `--json` errors.
     pub(crate) fn code(mut self, new: &'static str) -> Report {
         if let Report::Problem { code, .. } = &mut self {
