@@ -1,5 +1,17 @@
 //! `graph-subs emulator`: runs the local Graph subscription service until Ctrl-C or
 //! SIGTERM; `graph-subs emulator token`: prints a token from a running one.
+//!
+//! # HTTPS (`--tls`)
+//!
+//! With `--tls` the emulator serves HTTPS with a certificate it makes at start, signed by
+//! a CA made for this run (see the emulator's `tls.rs`), and writes that CA's certificate
+//! (PEM, public: no key) to `--tls-cert-out`, by default `graph-subs-emulator-ca.pem` in
+//! the current directory. The path is printed as an absolute path with the start-up
+//! lines (`caCertificate` with `--json`). The default is a fixed name in the working
+//! directory, not a file beside `--state`, so that the same command finds it whether or
+//! not state is kept; two emulators started from one directory need their own
+//! `--tls-cert-out`. The file is replaced atomically at each start (a new CA each time)
+//! and left in place at exit. `graph-subs emulator token --ca FILE` trusts it.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -69,6 +81,17 @@ struct RunArgs {
     /// with their own certificates. Repeatable.
     #[arg(long = "ca", value_name = "PEM")]
     cas: Vec<PathBuf>,
+    /// Serve HTTPS with a certificate made at start (for localhost, 127.0.0.1, ::1 and the
+    /// listen address), signed by a CA whose certificate is written to --tls-cert-out.
+    #[arg(long)]
+    tls: bool,
+    /// Where --tls writes the CA certificate (PEM) clients must trust.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_CA_FILE, requires = "tls")]
+    tls_cert_out: PathBuf,
+    /// Another DNS name or IP address for the --tls certificate (for a wildcard --listen
+    /// reached by name). Repeatable.
+    #[arg(long = "tls-name", value_name = "NAME", requires = "tls")]
+    tls_names: Vec<String>,
     /// Start the emulator's clock at this time (RFC 3339) instead of now.
     #[arg(long, value_name = "TIME")]
     start_at: Option<String>,
@@ -82,6 +105,10 @@ struct TokenArgs {
     /// The emulator's base URL, as `graph-subs emulator` printed it.
     #[arg(long, value_name = "URL")]
     url: String,
+    /// Trust this CA certificate (PEM), as `graph-subs emulator --tls` wrote it, for an
+    /// https:// URL.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
     /// The token's tenant (`tid`); the emulator's default tenant otherwise.
     #[arg(long, value_name = "ID")]
     tenant_id: Option<String>,
@@ -105,6 +132,9 @@ struct TokenArgs {
           value_parser = clap::value_parser!(i64).range(1..=31_536_000))]
     expires_in: i64,
 }
+
+/// Where `--tls` writes the CA certificate unless told otherwise.
+const DEFAULT_CA_FILE: &str = "graph-subs-emulator-ca.pem";
 
 fn parse_app(text: &str) -> Result<App, String> {
     App::parse(text).map_err(|e| e.to_string())
@@ -230,6 +260,13 @@ async fn serve(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     if let Some(path) = &args.state {
         builder = builder.state(path);
     }
+    if args.tls {
+        let settings = args.tls_names.iter().fold(
+            graph_subs_emulator::TlsSettings::self_signed(),
+            |settings, name| settings.subject_alt_name(name),
+        );
+        builder = builder.tls(settings);
+    }
     if let Some(text) = &args.start_at {
         let at = graph_subs_core::subscription::Timestamp::parse(text).map_err(|e| {
             Report::new(Exit::Usage, "--start-at is not an RFC 3339 time")
@@ -253,16 +290,28 @@ async fn serve(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let base = emulator.base_url().to_owned();
     let tenant = emulator.tenant_id().to_owned();
     let token_endpoint = format!("{base}/{tenant}/oauth2/v2.0/token");
-    let token_command =
-        format!("graph-subs emulator token --url {base} --roles \"Mail.Read Chat.Read.All\"");
+    let ca_file = match emulator.ca_pem() {
+        Some(pem) => Some(write_ca(&args.tls_cert_out, pem)?),
+        None => None,
+    };
+    let ca_flag = ca_file
+        .as_ref()
+        .map(|path| format!(" --ca {}", shell_word(&path.display().to_string())))
+        .unwrap_or_default();
+    let token_command = format!(
+        "graph-subs emulator token --url {base}{ca_flag} --roles \"Mail.Read Chat.Read.All\""
+    );
     if args.json {
-        let facts = serde_json::json!({
+        let mut facts = serde_json::json!({
             "baseUrl": base,
             "graph": format!("{base}/v1.0"),
             "tenantId": tenant,
             "tokenEndpoint": token_endpoint,
             "tokenCommand": token_command,
         });
+        if let Some(path) = &ca_file {
+            facts["caCertificate"] = serde_json::Value::String(path.display().to_string());
+        }
         writeln!(out, "{facts}")?;
     } else {
         writeln!(out, "graph-subs emulator listening on {base}")?;
@@ -271,6 +320,13 @@ async fn serve(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             "  Graph API:      {base}/v1.0/subscriptions (and /beta)"
         )?;
         writeln!(out, "  token endpoint: {token_endpoint}")?;
+        if let Some(path) = &ca_file {
+            writeln!(
+                out,
+                "  CA certificate: {} (trust it: curl --cacert, SSL_CERT_FILE, REQUESTS_CA_BUNDLE)",
+                path.display()
+            )?;
+        }
         writeln!(out, "  a token:        {token_command}")?;
         writeln!(out, "Stop it with Ctrl-C.")?;
     }
@@ -284,6 +340,44 @@ async fn serve(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     })?;
     let _ = writeln!(err, "graph-subs emulator stopped");
     Ok(Exit::Success)
+}
+
+/// Writes the CA certificate to `path` atomically (a temporary file beside it, then a
+/// rename), and answers its absolute path.
+fn write_ca(path: &std::path::Path, pem: &str) -> Result<PathBuf, Report> {
+    let unwritable = |e: &std::io::Error| {
+        Report::new(
+            Exit::Failure,
+            format!("cannot write the CA certificate to {}", path.display()),
+        )
+        .caused_by(e)
+        .code("emulator-start")
+        .hint("choose a writable file with --tls-cert-out")
+    };
+    let absolute = std::path::absolute(path).map_err(|e| unwritable(&e))?;
+    let mut temporary = absolute.clone().into_os_string();
+    temporary.push(format!(".{}.tmp", std::process::id()));
+    let temporary = PathBuf::from(temporary);
+    std::fs::write(&temporary, pem)
+        .and_then(|()| std::fs::rename(&temporary, &absolute))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            unwritable(&e)
+        })?;
+    Ok(absolute)
+}
+
+/// `text` as one word for a POSIX shell: as is when it is plain, else single-quoted.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 /// Ctrl-C, or SIGTERM on Unix.
@@ -349,12 +443,21 @@ async fn print_token(args: &TokenArgs, out: &mut dyn Write) -> Result<Exit, Repo
         )
         .caused_by(e)
         .code("emulator-unreachable")
-        .hint("start it with `graph-subs emulator` and pass the URL it prints to --url")
+        .hint(if base.starts_with("https://") && args.ca.is_none() {
+            "an https:// emulator (--tls) is trusted with --ca and the CA certificate file it printed"
+        } else {
+            "start it with `graph-subs emulator` and pass the URL it prints to --url"
+        })
     };
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .map_err(|e| unreachable(&e))?;
+    let mut client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .timeout(std::time::Duration::from_secs(30));
+    if let Some(path) = &args.ca {
+        for certificate in read_ca(path)? {
+            client = client.add_root_certificate(certificate);
+        }
+    }
+    let client = client.build().map_err(|e| unreachable(&e))?;
     let response = client
         .post(&url)
         .json(&request)
@@ -378,4 +481,24 @@ async fn print_token(args: &TokenArgs, out: &mut dyn Write) -> Result<Exit, Repo
     };
     writeln!(out, "{token}")?;
     Ok(Exit::Success)
+}
+
+/// The CA certificates in the PEM file `--ca` names (at least one).
+fn read_ca(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, Report> {
+    let bad = |reason: &dyn std::error::Error| {
+        Report::new(
+            Exit::Usage,
+            format!("cannot read the CA certificate {}", path.display()),
+        )
+        .caused_by(reason)
+        .code("unreadable-input")
+        .hint("pass the file `graph-subs emulator --tls` wrote (its start-up lines name it)")
+    };
+    let pem = std::fs::read(path).map_err(|e| bad(&e))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(&e))?;
+    if certificates.is_empty() {
+        let missing = std::io::Error::other("no `-----BEGIN CERTIFICATE-----` block");
+        return Err(bad(&missing));
+    }
+    Ok(certificates)
 }

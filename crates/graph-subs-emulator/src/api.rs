@@ -858,6 +858,8 @@ pub(crate) async fn openid_configuration(
     Json(json!({
         "issuer": crate::identity::Identity::issuer(base, &tenant),
         "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
+        // Required by MSAL and OpenID Connect Discovery; not emulated (authorize.rs).
+        "authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/authorize"),
         "jwks_uri": format!("{base}/{tenant}/discovery/v2.0/keys"),
         "token_endpoint_auth_methods_supported": ["client_secret_post"],
         "grant_types_supported": ["client_credentials"],

@@ -20,8 +20,9 @@ pub(crate) enum ClockError {
     Backwards(String),
 }
 
-/// The one place the emulator reads the wall clock.
-fn wall() -> DateTime<Utc> {
+/// The one place the emulator reads the wall clock (also for the TLS certificate's
+/// validity, `tls.rs`).
+pub(crate) fn wall() -> DateTime<Utc> {
     Utc::now()
 }
 

@@ -17,6 +17,10 @@
 //! lifecycle events reported to `POST /emulator/changes` and `POST /emulator/lifecycle`
 //! with retries, and logs every delivery (`GET /emulator/deliveries`).
 //!
+//! It serves plain HTTP on loopback, or HTTPS with a certificate it makes at start
+//! ([`EmulatorBuilder::tls`], `tls.rs`), since the official SDKs' token providers accept
+//! only an `https://` authority.
+//!
 //! # Overview
 //!
 //! - [`Emulator`]: the configuration, built with [`Emulator::builder`], started with
@@ -24,6 +28,7 @@
 //! - [`RunningEmulator`]: the handle, with its [`base_url`](RunningEmulator::base_url)
 //!   and [`token`](RunningEmulator::token) to play any caller.
 //! - [`App`]: an app registration the token endpoint knows.
+//! - [`TlsSettings`]: HTTPS, and the names its certificate is for.
 //!
 //! # Example
 //!
@@ -46,6 +51,7 @@
 //! ```
 
 mod api;
+mod authorize;
 mod batch;
 mod clock;
 mod delivery;
@@ -55,6 +61,7 @@ mod identity;
 mod persist;
 mod store;
 mod throttle;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -75,6 +82,7 @@ pub use identity::{
 };
 pub use persist::StateError;
 pub use throttle::{Limit, Throttle, ThrottleSyntaxError};
+pub use tls::TlsSettings;
 
 /// The tenant the emulator plays unless told otherwise.
 pub const DEFAULT_TENANT_ID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -153,6 +161,7 @@ pub struct Config {
     seed: u64,
     state: Option<PathBuf>,
     delivery: delivery::Settings,
+    tls: Option<TlsSettings>,
 }
 
 /// An emulator, configured, not yet started.
@@ -182,6 +191,7 @@ impl Emulator {
                 seed: 0,
                 state: None,
                 delivery: delivery::Settings::default(),
+                tls: None,
             },
         }
     }
@@ -197,7 +207,20 @@ impl Emulator {
         let address = listener
             .local_addr()
             .map_err(|e| StartError::Bind(self.config.listen, e.to_string()))?;
-        let base_url = format!("http://{address}");
+        // HTTPS (`tls.rs`): the certificate is made for the bound address.
+        let certificates = match &self.config.tls {
+            Some(settings) => Some(
+                tls::generate(settings, address.ip(), clock::wall().date_naive())
+                    .map_err(StartError::Tls)?,
+            ),
+            None => None,
+        };
+        let scheme = if certificates.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let base_url = format!("{scheme}://{address}");
         let loaded = match &self.config.state {
             Some(path) => {
                 let path = path.clone();
@@ -256,12 +279,24 @@ impl Emulator {
         }
         let app = router(shared.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let ca_pem = certificates.as_ref().map(|c| c.ca_pem.clone());
         let server = tokio::spawn(async move {
-            let result = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
+            let stopped = async {
+                let _ = stopped.await;
+            };
+            let result = match certificates {
+                Some(certificates) => {
+                    let listener = tls::TlsListener::new(listener, address, certificates.server);
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                }
+                None => {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                }
+            };
             if let Err(e) = result {
                 tracing::error!(error = %e, "the emulator stopped");
             }
@@ -270,6 +305,7 @@ impl Emulator {
         Ok(RunningEmulator {
             shared,
             address,
+            ca_pem,
             stop: Some(stop),
             server: Some(server),
         })
@@ -349,6 +385,9 @@ pub enum StartError {
     /// An [`EmulatorBuilder::extra_root_certificate`] holds no usable certificate.
     #[error("cannot trust the extra root certificate: {0}")]
     Certificate(String),
+    /// The TLS certificate ([`EmulatorBuilder::tls`]) could not be made.
+    #[error("cannot make the TLS certificate: {0}")]
+    Tls(String),
 }
 
 /// What every request handler shares.
@@ -385,6 +424,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .merge(graph)
         .route("/{tenant}/oauth2/v2.0/token", post(api::oauth_token))
+        .route("/{tenant}/oauth2/v2.0/authorize", get(authorize::authorize))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(api::openid_configuration),
@@ -411,15 +451,22 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 pub struct RunningEmulator {
     shared: Arc<Shared>,
     address: SocketAddr,
+    ca_pem: Option<String>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningEmulator {
-    /// `http://127.0.0.1:PORT`: the root for `/v1.0/subscriptions`, the token endpoint and
-    /// `/emulator/`.
+    /// `http://127.0.0.1:PORT` (`https://` with [`EmulatorBuilder::tls`]): the root for
+    /// `/v1.0/subscriptions`, the token endpoint and `/emulator/`.
     pub fn base_url(&self) -> &str {
         &self.shared.base_url
+    }
+
+    /// With [`EmulatorBuilder::tls`], the PEM of the CA that signed the emulator's server
+    /// certificate: what clients trust. `None` over plain HTTP.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The address it listens on.
