@@ -386,31 +386,43 @@ fn table(
     if subscriptions.is_empty() {
         return writeln!(out, "no subscriptions");
     }
+    let rows: Vec<[String; 4]> = subscriptions
+        .iter()
+        .map(|s| {
+            [
+                quote::shortened(&s.id).to_string(),
+                format!(
+                    "{} ({})",
+                    s.expiration_date_time.get().format("%Y-%m-%d %H:%M"),
+                    expires_in(s.expiration_date_time.get(), now)
+                ),
+                quote::shortened(&s.change_type).to_string(),
+                quote::value(&s.resource),
+            ]
+        })
+        .collect();
+    let header = ["ID", "EXPIRES", "CHANGE TYPE", "RESOURCE"];
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([header[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2) = (width(0), width(1), width(2));
     writeln!(
         out,
-        "{:<36}  {:<22}  {:<20}  RESOURCE",
-        "ID", "EXPIRES", "CHANGE TYPE"
+        "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+        header[0], header[1], header[2], header[3]
     )?;
-    for s in subscriptions {
-        let expires = format!(
-            "{} ({})",
-            s.expiration_date_time.get().format("%Y-%m-%d %H:%M"),
-            expires_in(s.expiration_date_time.get(), now)
-        );
-        writeln!(
-            out,
-            "{:<36}  {:<22}  {:<20}  {}",
-            quote::shortened(&s.id),
-            expires,
-            quote::shortened(&s.change_type),
-            quote::value(&s.resource)
-        )?;
+    for [id, expires, change, resource] in &rows {
+        writeln!(out, "{id:<w0$}  {expires:<w1$}  {change:<w2$}  {resource}")?;
     }
     writeln!(
         out,
         "{} subscription{}",
-        subscriptions.len(),
-        if subscriptions.len() == 1 { "" } else { "s" }
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
     )
 }
 
