@@ -19,6 +19,7 @@
 //! ```
 
 mod check;
+mod demo;
 mod emulator;
 mod exit;
 mod explain;
@@ -60,6 +61,8 @@ enum Command {
     /// Run a local Microsoft Graph subscription service and token issuer (no tenant
     /// needed), or get a token from one.
     Emulator(Box<emulator::Args>),
+    /// Walk through a subscription's whole lifecycle on the built-in emulator: no tenant.
+    Demo(demo::Args),
     /// List the subscriptions the caller sees (every page).
     List(Box<manage::ListArgs>),
     /// Show one subscription.
@@ -124,6 +127,7 @@ where
         Command::Check(args) => check::run(&args, out, chrono::Utc::now()),
         Command::Explain(args) => explain::run(&args, out, chrono::Utc::now()),
         Command::Emulator(args) => emulator::run(&args, out, err),
+        Command::Demo(args) => demo::run(&args, out),
         Command::List(args) => manage::list(&args, out),
         Command::Get(args) => manage::get(&args, out),
         Command::Create(args) => manage::create(&args, out, err),

@@ -185,3 +185,35 @@ fn credentials_and_durations_are_checked_before_anything_runs() {
     assert_eq!(bad.exit, Exit::Usage);
     assert!(bad.stderr.contains("90m, 48h or 3d"), "{}", bad.stderr);
 }
+
+#[test]
+fn the_demo_walks_the_whole_lifecycle_with_no_tenant() {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let exit = run(["graph-subs", "demo"], &mut out, &mut err);
+    let stdout = String::from_utf8(out).unwrap();
+    assert_eq!(
+        exit,
+        Exit::Success,
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&err)
+    );
+    for expected in [
+        "1. Get a token",
+        "application permissions in the token: Mail.Read, Calendars.Read",
+        "created ",
+        "the request was not sent: ",
+        "expiration-beyond-maximum",
+        "any one of Chat.Read.All would do",
+        "(neither was sent: the emulator holds 2 subscriptions)",
+        "renewed ",
+        "(clientState checked)",
+        "received: reauthorizationRequired",
+        "deleted 2, failed 0",
+        "0 subscriptions left",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+}

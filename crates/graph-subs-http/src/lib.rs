@@ -122,9 +122,17 @@ pub struct GraphClientBuilder {
     concurrency: usize,
     preflight: Preflight,
     roots: Vec<Vec<u8>>,
+    allow_http_loopback: bool,
 }
 
 impl GraphClientBuilder {
+    /// Lets the pre-flight validation accept `http://` notification URLs on loopback, as
+    /// the emulator does (Graph itself wants HTTPS).
+    pub fn allow_http_loopback(mut self, allow: bool) -> Self {
+        self.allow_http_loopback = allow;
+        self
+    }
+
     /// A national cloud (its Graph root); the default is the global service.
     pub fn cloud(mut self, cloud: Cloud) -> Self {
         self.cloud = cloud;
@@ -255,6 +263,7 @@ impl GraphClientBuilder {
                 other_window: retry::Window::new(self.pacing.other),
                 limit: Semaphore::new(self.concurrency),
                 preflight: self.preflight,
+                allow_http_loopback: self.allow_http_loopback,
             }),
         })
     }
@@ -277,6 +286,7 @@ struct Inner {
     other_window: retry::Window,
     limit: Semaphore,
     preflight: Preflight,
+    allow_http_loopback: bool,
 }
 
 /// Which pacing window a request counts in.
@@ -355,6 +365,7 @@ impl GraphClient {
             concurrency: 16,
             preflight: Preflight::default(),
             roots: Vec::new(),
+            allow_http_loopback: false,
         }
     }
 
@@ -538,6 +549,7 @@ impl GraphClient {
         Context {
             permission_type: grants.map(|g| g.permission_type),
             cloud: self.inner.cloud,
+            allow_http_loopback: self.inner.allow_http_loopback,
             ..Context::new(Utc::now())
         }
     }
