@@ -480,12 +480,24 @@ fn render_linearity(s: &mut String, results: &[Measurement]) {
 
 /// `doc` with the text between its [`BEGIN`] and [`END`] lines replaced by `generated`.
 pub fn splice(doc: &str, generated: &str) -> Result<String> {
-    let Some(begin) = doc.find(BEGIN) else {
-        bail!("no `{BEGIN}` line: the generated tables go between `{BEGIN}` and `{END}`");
+    splice_between(doc, BEGIN, END, generated)
+}
+
+/// `doc` with the text between its `begin` and `end` lines replaced by `generated`.
+pub fn splice_between(
+    doc: &str,
+    begin_marker: &str,
+    end_marker: &str,
+    generated: &str,
+) -> Result<String> {
+    let Some(begin) = doc.find(begin_marker) else {
+        bail!(
+            "no `{begin_marker}` line: the generated tables go between `{begin_marker}` and `{end_marker}`"
+        );
     };
-    let after_begin = begin + BEGIN.len();
-    let Some(end) = doc[after_begin..].find(END).map(|i| after_begin + i) else {
-        bail!("no `{END}` line after `{BEGIN}`");
+    let after_begin = begin + begin_marker.len();
+    let Some(end) = doc[after_begin..].find(end_marker).map(|i| after_begin + i) else {
+        bail!("no `{end_marker}` line after `{begin_marker}`");
     };
     Ok(format!(
         "{}\n{}{}",

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use xtask::bench;
 use xtask::codegen::{self, Mode, Outcome};
 use xtask::corpus::show_cell;
 use xtask::page::{parse_page, rows_json};
+use xtask::{bench, emulator_bench};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "graph-subs project automation")]
@@ -36,7 +36,8 @@ enum Task {
         #[arg(long)]
         json: bool,
     },
-    /// Run the criterion benchmarks and write their results into docs/performance.md.
+    /// Run the criterion benchmarks of `check` and the emulator's load benchmark, and
+    /// write their results into docs/performance.md.
     Bench {
         /// The package holding the benchmarks.
         #[arg(long, default_value = "graph-subs-cli")]
@@ -44,9 +45,17 @@ enum Task {
         /// The bench target.
         #[arg(long, default_value = "check")]
         bench: String,
-        /// Do not run: write the tables from the results criterion already has.
+        /// Do not run: write the tables from the results criterion and the emulator's
+        /// bench already have.
         #[arg(long)]
         no_run: bool,
+        /// Run one half only: `check` (criterion) or `emulator`.
+        #[arg(long, value_parser = ["check", "emulator"])]
+        only: Option<String>,
+        /// The emulator's bench in its small version (2-second loads, 100k stored): for
+        /// trying it, judged by no goal.
+        #[arg(long)]
+        quick: bool,
         /// Arguments for the benchmark binary, after `--` (a filter, `--sample-size`...):
         /// the tables then hold only what this run measured.
         #[arg(last = true)]
@@ -63,13 +72,19 @@ fn main() -> ExitCode {
             package,
             bench,
             no_run,
+            only,
+            quick,
             criterion_args,
-        } => run_bench(&bench::Options {
-            package,
-            bench,
-            no_run,
-            criterion_args,
-        }),
+        } => run_bench(
+            &bench::Options {
+                package,
+                bench,
+                no_run,
+                criterion_args,
+            },
+            only.as_deref(),
+            quick,
+        ),
     };
     match result {
         Ok(code) => code,
@@ -109,8 +124,24 @@ fn report(file: &str, outcome: Outcome) -> bool {
     true
 }
 
-fn run_bench(options: &bench::Options) -> Result<ExitCode> {
-    let results = bench::run(&codegen::workspace_root(), options)?;
+fn run_bench(options: &bench::Options, only: Option<&str>, quick: bool) -> Result<ExitCode> {
+    let root = codegen::workspace_root();
+    if only != Some("emulator") {
+        run_check_bench(&root, options)?;
+    }
+    if only != Some("check") {
+        let results = emulator_bench::run(&root, options.no_run, quick)?;
+        println!(
+            "wrote the emulator's measurements ({:.0} s) into {}",
+            results.seconds,
+            bench::DOC
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_check_bench(root: &std::path::Path, options: &bench::Options) -> Result<()> {
+    let results = bench::run(root, options)?;
     let over: Vec<&str> = results
         .iter()
         .filter(|m| m.per_unit_ns() >= bench::TARGET_NS)
@@ -120,7 +151,7 @@ fn run_bench(options: &bench::Options) -> Result<ExitCode> {
     if !over.is_empty() {
         println!("over the 20 ms target: {}", over.join(", "));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn parse_permissions(file: &PathBuf, json: bool) -> Result<ExitCode> {

@@ -2,7 +2,8 @@
 //! the Microsoft identity platform puts in Graph tokens), publishes its signing key as a
 //! JWKS, and verifies the tokens callers present.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -228,7 +229,16 @@ pub(crate) struct Identity {
     encoding: EncodingKey,
     decoding: DecodingKey,
     key: std::borrow::Cow<'static, SigningKey>,
+    verified: Mutex<HashMap<Box<str>, Claims>>,
 }
+
+/// How many verified tokens [`Identity::verify`] remembers. Checking an RS256 signature
+/// costs about a hundred times the rest of a renewal (`docs/performance.md`), and a
+/// client presents the same token for an hour: a token whose signature, audience and
+/// issuer passed once is remembered whole (the text, compared exactly, is the key), and
+/// only its lifetime is checked again, on each request, against the emulator's clock.
+/// Past this many, the memory is emptied and filled again.
+const VERIFIED_TOKENS: usize = 4096;
 
 impl Clone for SigningKey {
     fn clone(&self) -> Self {
@@ -273,6 +283,7 @@ impl Identity {
             decoding: DecodingKey::from_rsa_components(&key.n, &key.e)
                 .unwrap_or_else(|e| panic!("the emulator's own public key is invalid: {e}")),
             key,
+            verified: Mutex::new(HashMap::new()),
         }
     }
 
@@ -316,14 +327,44 @@ impl Identity {
             .unwrap_or_else(|e| panic!("signing a token with the emulator's own key failed: {e}"))
     }
 
-    /// Verifies a presented token: signature, audience, issuer, and lifetime on the
-    /// emulator's clock (`now`).
+    /// Verifies a presented token: signature, audience, issuer (once per token, see
+    /// [`VERIFIED_TOKENS`]), and lifetime on the emulator's clock (`now`, every time).
     pub(crate) fn verify(
         &self,
         base_url: &str,
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<Claims, TokenError> {
+        let remembered = self
+            .verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            .cloned();
+        let claims = match remembered {
+            Some(claims) => claims,
+            None => {
+                let claims = self.verify_signature(base_url, token)?;
+                let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+                if verified.len() >= VERIFIED_TOKENS {
+                    verified.clear();
+                }
+                verified.insert(token.into(), claims.clone());
+                claims
+            }
+        };
+        if now.timestamp() >= claims.exp {
+            return Err(TokenError::Expired);
+        }
+        if now.timestamp() < claims.nbf {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(claims)
+    }
+
+    /// The claims of a token signed with this key, for Graph, by this emulator's issuer
+    /// for the token's tenant; its lifetime is not checked.
+    fn verify_signature(&self, base_url: &str, token: &str) -> Result<Claims, TokenError> {
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_audience(&[GRAPH_AUDIENCE, GRAPH_APP_ID]);
         // Times are checked against the emulator's clock below, not the wall clock.
@@ -335,12 +376,6 @@ impl Identity {
         let claims = data.claims;
         if claims.iss != Identity::issuer(base_url, &claims.tid) {
             return Err(TokenError::Invalid("wrong issuer".into()));
-        }
-        if now.timestamp() >= claims.exp {
-            return Err(TokenError::Expired);
-        }
-        if now.timestamp() < claims.nbf {
-            return Err(TokenError::NotYetValid);
         }
         Ok(claims)
     }

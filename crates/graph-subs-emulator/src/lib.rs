@@ -496,6 +496,21 @@ impl RunningEmulator {
         self.shared.store.lock().await.len()
     }
 
+    /// Stores subscriptions as they are, in `tenant`, without a request: no check, no
+    /// duplicate test, no journal. For the benchmarks (`benches/emulator.rs`), which fill
+    /// the emulator with a million subscriptions; not part of the API.
+    #[doc(hidden)]
+    pub async fn store_unchecked(
+        &self,
+        tenant: &str,
+        subscriptions: impl IntoIterator<Item = graph_subs_core::subscription::Subscription>,
+    ) {
+        let mut store = self.shared.store.lock().await;
+        for subscription in subscriptions {
+            store.insert(tenant, subscription);
+        }
+    }
+
     /// Stops serving, waits for in-flight requests to finish, and with `--state` writes
     /// a final snapshot.
     pub async fn shutdown(mut self) -> Result<(), StateError> {
