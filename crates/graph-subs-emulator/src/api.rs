@@ -712,7 +712,7 @@ pub(crate) async fn clock_move(
                 .ok_or_else(|| bad("advanceSeconds is out of range".into()))?,
         ),
         (None, Some(time)) => {
-            let to = Timestamp::parse(&time).map_err(|e| bad(e.to_string()))?;
+            let to = Timestamp::parse(&time).map_err(|e| bad(format!("`set`: {e}")))?;
             shared.clock.set(to.get())
         }
         _ => return Err(bad("give exactly one of `advanceSeconds` and `set`".into())),
