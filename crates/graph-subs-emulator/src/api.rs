@@ -607,9 +607,12 @@ pub(crate) async fn delete(
     admit(&shared, &principal, Class::Other, &ids)?;
     visible_subscription(&shared, &principal, &id, Operation::Delete, &ids).await?;
     let mut store = shared.store.lock().await;
-    let saved = store
-        .remove(&id)
-        .and_then(|_| record(&shared, Change::Remove { id: id.clone() }));
+    if store.remove(&id).is_none() {
+        // Another request deleted it (or it expired) since it was looked up: one delete
+        // of a subscription succeeds, as in Graph.
+        return Err(GraphError::not_found(&id).with_ids(&ids));
+    }
+    let saved = record(&shared, Change::Remove { id: id.clone() });
     drop(store);
     durable(saved, &ids).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
