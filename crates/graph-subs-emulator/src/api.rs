@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, Query, Request, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -56,8 +57,11 @@ pub(crate) async fn request_ids(
     };
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    request.extensions_mut().insert(ids);
+    request.extensions_mut().insert(ids.clone());
     let mut response = next.run(request).await;
+    if answered_by_axum(&response) {
+        response = graph_shaped(response, &method, &path, &ids).await;
+    }
     let headers = response.headers_mut();
     for (name, value) in [
         ("request-id", request_id),
@@ -69,6 +73,68 @@ pub(crate) async fn request_ids(
     }
     tracing::info!(%method, path = %graph_subs_core::quote::shortened(&path), status = response.status().as_u16(), "request");
     response
+}
+
+/// Whether an error answer came from axum rather than a handler (a method the path does
+/// not allow, a body past the router's limit, a path that is not UTF-8): every handler
+/// answers its errors in JSON.
+fn answered_by_axum(response: &Response) -> bool {
+    let status = response.status();
+    (status.is_client_error() || status.is_server_error())
+        && !response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// axum's own error answer in Graph's shape, with a message that says what to do.
+async fn graph_shaped(
+    response: Response,
+    method: &axum::http::Method,
+    path: &str,
+    ids: &RequestIds,
+) -> Response {
+    let (parts, body) = response.into_parts();
+    let said = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let (code, message) = match parts.status {
+        // The router adds `Allow` after this middleware.
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "BadRequest",
+            format!(
+                "The method {method} is not allowed on {}; the Allow header lists the methods it takes.",
+                graph_subs_core::quote::shortened(path),
+            ),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "BadRequest",
+            format!(
+                "Unable to read JSON request payload: the body has more than {} bytes; at most {} are read: {}",
+                2 * graph_subs_core::request::MAX_BODY_BYTES,
+                graph_subs_core::request::MAX_BODY_BYTES,
+                BodyError::TooLarge { size: 0 }.hint()
+            ),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UnsupportedMediaType", said),
+        status if status.is_client_error() => (
+            "BadRequest",
+            if said.is_empty() {
+                status
+                    .canonical_reason()
+                    .unwrap_or("Bad request")
+                    .to_owned()
+            } else {
+                said
+            },
+        ),
+        _ => ("InternalServerError", said),
+    };
+    GraphError::new(parts.status, code, message)
+        .with_ids(ids)
+        .into_response()
 }
 
 pub(crate) fn check_version(version: &str, ids: &RequestIds) -> Result<(), GraphError> {

@@ -15,6 +15,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use graph_subs_emulator::{App, Emulator, RunningEmulator, Throttle, TokenSpec};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const APP: &str = "24d3b144-21ae-4080-943f-7067b395b913";
 const APP_SECRET: &str = "CANARY-app-secret-7f3e";
@@ -175,6 +176,72 @@ async fn call(
     send(request, &format!("{method} {path}")).await
 }
 
+/// A request written byte for byte on a TCP connection, for what an HTTP client would
+/// normalise first (`..` segments, bytes that are not UTF-8). The answer is read to the
+/// end: the request says `Connection: close`.
+async fn wire(e: &RunningEmulator, request_line: &[u8], headers: &str) -> Answer {
+    let what = String::from_utf8_lossy(request_line).into_owned();
+    let mut stream = tokio::net::TcpStream::connect(e.address()).await.unwrap();
+    let mut request = request_line.to_vec();
+    request.extend_from_slice(
+        format!(
+            "\r\nhost: {}\r\nconnection: close\r\n{headers}\r\n",
+            e.address()
+        )
+        .as_bytes(),
+    );
+    stream.write_all(&request).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(StdDuration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer within 10 s"))
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("{what}: no answer (did a handler panic?): {text:?}"));
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{what}: {head}"));
+    let mut headers = reqwest::header::HeaderMap::new();
+    for line in head.lines().skip(1) {
+        if let Some((name, value)) = line.split_once(':')
+            && let (Ok(name), Ok(value)) = (
+                reqwest::header::HeaderName::from_bytes(name.trim().as_bytes()),
+                reqwest::header::HeaderValue::from_str(value.trim()),
+            )
+        {
+            headers.append(name, value);
+        }
+    }
+    let body = if headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v == "chunked")
+    {
+        let mut decoded = String::new();
+        let mut rest = body;
+        while let Some((size, after)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if size == 0 {
+                break;
+            }
+            decoded.push_str(&after[..size]);
+            rest = &after[size + 2..];
+        }
+        decoded
+    } else {
+        body.to_owned()
+    };
+    Answer {
+        status: StatusCode::from_u16(status).unwrap(),
+        json: serde_json::from_str(&body).unwrap_or(Value::Null),
+        headers,
+        text: body,
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Bodies.
 // ---------------------------------------------------------------------------------------
@@ -247,6 +314,48 @@ async fn bodies_that_are_not_a_json_object_get_400_naming_the_problem() {
     .await;
     answer.graph_error(400, "InvalidRequest", &["`a`"]);
     assert_eq!(e.subscription_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_body_past_the_limit_gets_413_in_graphs_shape() {
+    let e = emulator().await;
+    let token = token(&e);
+    // Just past the core's 1 MiB, and far past what axum buffers (2 MiB).
+    for size in [(1 << 20) + 1, 20 << 20] {
+        let mut body = b"{\"a\": \"".to_vec();
+        body.resize(size - 2, b'x');
+        body.extend_from_slice(b"\"}");
+        let mut targets = vec![
+            (Method::POST, "/v1.0/subscriptions"),
+            (Method::PATCH, "/v1.0/subscriptions/no-such-id"),
+        ];
+        if size > 2 << 20 {
+            // A batch holds up to 20 bodies: only the router's limit applies.
+            targets.push((Method::POST, "/v1.0/$batch"));
+        }
+        for (method, path) in targets {
+            let answer = raw(
+                &e,
+                method,
+                path,
+                Some(&token),
+                Some("application/json"),
+                body.clone(),
+            )
+            .await;
+            answer.graph_error(413, "BadRequest", &["bytes", "1048576"]);
+        }
+    }
+    // The emulator still answers.
+    let created = call(
+        &e,
+        Method::POST,
+        "/v1.0/subscriptions",
+        Some(&token),
+        Some(&subscription(&e, "ada")),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
 }
 
 #[tokio::test]
@@ -355,6 +464,114 @@ async fn a_property_of_the_wrong_type_gets_400_naming_the_property() {
 // ---------------------------------------------------------------------------------------
 // Paths, methods, query options.
 // ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn paths_the_emulator_does_not_serve_get_graphs_errors() {
+    let e = emulator().await;
+    let token = token(&e);
+    for path in [
+        "/v2.0/subscriptions",
+        "/V1.0/subscriptions",
+        "/v1.0%00/subscriptions",
+    ] {
+        call(&e, Method::GET, path, Some(&token), None)
+            .await
+            .graph_error(400, "BadRequest", &["version", "v1.0 or beta"]);
+    }
+    for path in ["/v1.0/subscriptions/", "/v1.0", "/", "/v1.0/me/messages"] {
+        call(&e, Method::GET, path, Some(&token), None)
+            .await
+            .graph_error(404, "BadRequest", &["Resource not found"]);
+    }
+    let long = "x".repeat(10_000);
+    for id in [
+        "a%2Fb",
+        "a%2F..%2F..%2Femulator%2Fclock",
+        "a%00b",
+        "%E2%9C%93-\u{1F600}",
+        long.as_str(),
+    ] {
+        for method in [Method::GET, Method::PATCH, Method::DELETE] {
+            let body = (method == Method::PATCH)
+                .then(|| json!({"expirationDateTime": rfc3339(e.now() + Duration::hours(2))}));
+            call(
+                &e,
+                method.clone(),
+                &format!("/v1.0/subscriptions/{id}"),
+                Some(&token),
+                body.as_ref(),
+            )
+            .await
+            .graph_error(404, "ResourceNotFound", &["does not exist"]);
+        }
+    }
+    // What an HTTP client would have normalised or refused to send.
+    for line in [
+        &b"GET /v1.0/subscriptions/../../emulator/clock HTTP/1.1"[..],
+        b"GET /v1.0/subscriptions/.. HTTP/1.1",
+        b"DELETE /v1.0/subscriptions/%2e%2e HTTP/1.1",
+    ] {
+        let answer = wire(&e, line, &format!("authorization: Bearer {token}\r\n")).await;
+        assert!(
+            [400, 404].contains(&answer.status.as_u16())
+                && answer.json["error"]["code"].is_string(),
+            "{}: {} {}",
+            String::from_utf8_lossy(line),
+            answer.status,
+            answer.text
+        );
+        assert!(answer.json.get("now").is_none(), "{}", answer.text);
+    }
+    // Percent-encoded bytes that are not UTF-8.
+    for line in [
+        &b"GET /v1.0/subscriptions/%FF%FE HTTP/1.1"[..],
+        b"DELETE /v1.0/subscriptions/%C0%AF HTTP/1.1",
+        b"POST /v1.0/subscriptions/%FF/reauthorize HTTP/1.1",
+        b"GET /%FF/subscriptions HTTP/1.1",
+    ] {
+        let answer = wire(&e, line, &format!("authorization: Bearer {token}\r\n")).await;
+        answer.graph_error(400, "BadRequest", &["UTF-8"]);
+    }
+}
+
+#[tokio::test]
+async fn a_method_a_path_does_not_allow_gets_405_in_graphs_shape() {
+    let e = emulator().await;
+    let token = token(&e);
+    for (method, path, allowed) in [
+        (Method::PUT, "/v1.0/subscriptions", "GET"),
+        (Method::DELETE, "/v1.0/subscriptions", "POST"),
+        (Method::PUT, "/v1.0/subscriptions/some-id", "PATCH"),
+        (Method::POST, "/v1.0/subscriptions/some-id", "DELETE"),
+        (Method::OPTIONS, "/v1.0/subscriptions/some-id", "GET"),
+        (
+            Method::GET,
+            "/v1.0/subscriptions/some-id/reauthorize",
+            "POST",
+        ),
+        (Method::GET, "/v1.0/$batch", "POST"),
+        (Method::PUT, "/emulator/clock", "POST"),
+        (Method::GET, "/emulator/token", "POST"),
+        (Method::GET, "/emulator/changes", "POST"),
+        (Method::GET, "/some-tenant/oauth2/v2.0/token", "POST"),
+        (Method::TRACE, "/v1.0/subscriptions", "GET"),
+    ] {
+        let answer = call(&e, method.clone(), path, Some(&token), None).await;
+        answer.graph_error(405, "BadRequest", &[method.as_str(), "Allow"]);
+        let allow = answer
+            .headers
+            .get("allow")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert!(
+            allow.as_deref().is_some_and(|a| a.contains(allowed)),
+            "{method} {path}: Allow {allow:?}"
+        );
+    }
+    // HEAD is GET without the body.
+    let head = call(&e, Method::HEAD, "/v1.0/subscriptions", Some(&token), None).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert!(head.text.is_empty());
+}
 
 // ---------------------------------------------------------------------------------------
 // Tokens.
