@@ -398,7 +398,46 @@ fn entity(shared: &Shared, version: &str, subscription: &Subscription) -> Json<s
     Json(serde_json::to_value(&entity).unwrap_or_default())
 }
 
-fn read_body(body: &Bytes, ids: &RequestIds) -> Result<Properties, GraphError> {
+/// Graph reads JSON only, and says so when a write request with a body does not declare
+/// it: no `Content-Type` is 400 with Graph's message, another type 415.
+pub(crate) fn check_content_type(
+    headers: &HeaderMap,
+    body: &[u8],
+    ids: &RequestIds,
+) -> Result<(), GraphError> {
+    if body.is_empty() {
+        return Ok(());
+    }
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        return Err(GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Write requests (excluding DELETE) must contain the Content-Type header declaration: send `Content-Type: application/json`.",
+        )
+        .with_ids(ids));
+    };
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let essence = text.split(';').next().unwrap_or_default().trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        return Ok(());
+    }
+    Err(GraphError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "UnsupportedMediaType",
+        format!(
+            "The Content-Type {} is not supported: send the body as JSON with `Content-Type: application/json`.",
+            graph_subs_core::quote::shortened(&text)
+        ),
+    )
+    .with_ids(ids))
+}
+
+fn read_body(
+    body: &Bytes,
+    headers: &HeaderMap,
+    ids: &RequestIds,
+) -> Result<Properties, GraphError> {
+    check_content_type(headers, body, ids)?;
     Properties::from_json(body).map_err(|e| {
         let status = match e {
             BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -426,7 +465,7 @@ pub(crate) async fn create(
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
     admit(&shared, &principal, Class::Other, &ids)?;
-    let properties = read_body(&body, &ids)?;
+    let properties = read_body(&body, &headers, &ids)?;
     let now = shared.clock.now();
     let ctx = Context {
         permission_type: Some(principal.permission_type),
@@ -590,7 +629,7 @@ pub(crate) async fn update(
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
     admit(&shared, &principal, Class::Other, &ids)?;
-    let properties = read_body(&body, &ids)?;
+    let properties = read_body(&body, &headers, &ids)?;
     let existing = visible_subscription(&shared, &principal, &id, Operation::Update, &ids).await?;
     let now = shared.clock.now();
     let ctx = Context {

@@ -58,6 +58,7 @@ pub(crate) async fn batch(
     body: Bytes,
 ) -> Result<Response, GraphError> {
     crate::api::check_version(&version, &ids)?;
+    crate::api::check_content_type(&headers, &body, &ids)?;
     let bad = |message: String| {
         GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", message).with_ids(&ids)
     };

@@ -461,6 +461,72 @@ async fn a_property_of_the_wrong_type_gets_400_naming_the_property() {
     assert_eq!(e.subscription_count().await, 0);
 }
 
+#[tokio::test]
+async fn write_requests_need_a_json_content_type() {
+    let e = emulator().await;
+    let token = token(&e);
+    let body = subscription(&e, "ada").to_string().into_bytes();
+    for (method, path) in [
+        (Method::POST, "/v1.0/subscriptions"),
+        (Method::PATCH, "/v1.0/subscriptions/no-such-id"),
+        (Method::POST, "/v1.0/$batch"),
+    ] {
+        let missing = raw(&e, method.clone(), path, Some(&token), None, body.clone()).await;
+        missing.graph_error(400, "BadRequest", &["Content-Type"]);
+        for wrong in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "application/xml",
+        ] {
+            let answer = raw(
+                &e,
+                method.clone(),
+                path,
+                Some(&token),
+                Some(wrong),
+                body.clone(),
+            )
+            .await;
+            answer.graph_error(415, "UnsupportedMediaType", &[wrong, "application/json"]);
+        }
+    }
+    // JSON in any of its spellings is JSON.
+    for right in [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON;odata.metadata=minimal",
+    ] {
+        let mut body = subscription(&e, "ada");
+        body["resource"] = json!(format!("users/{}/messages", right.len()));
+        let answer = raw(
+            &e,
+            Method::POST,
+            "/v1.0/subscriptions",
+            Some(&token),
+            Some(right),
+            body.to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::CREATED,
+            "{right}: {}",
+            answer.text
+        );
+    }
+    // A POST without a body needs none.
+    let answer = raw(
+        &e,
+        Method::POST,
+        "/v1.0/subscriptions/no-such-id/reauthorize",
+        Some(&token),
+        None,
+        Vec::new(),
+    )
+    .await;
+    answer.graph_error(404, "ResourceNotFound", &[]);
+}
+
 // ---------------------------------------------------------------------------------------
 // Paths, methods, query options.
 // ---------------------------------------------------------------------------------------
@@ -605,6 +671,88 @@ async fn clock(e: &RunningEmulator) -> String {
     let answer = call(e, Method::GET, "/emulator/clock", None, None).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     answer.json["now"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_batch_refuses_bad_requests_one_by_one_and_bad_batches_whole() {
+    let e = emulator().await;
+    let token = token(&e);
+    let long_id = "i".repeat(10_000);
+    // Whole batches.
+    let twenty_one: Vec<Value> = (0..21)
+        .map(|i| json!({"id": i.to_string(), "method": "GET", "url": "/subscriptions"}))
+        .collect();
+    let bad: Vec<(Value, &[&str])> = vec![
+        (json!(twenty_one), &["20"]),
+        (
+            json!([{"id": "1", "method": "GET", "url": "/subscriptions", "dependsOn": ["1"]}]),
+            &["cycle"],
+        ),
+        (
+            json!([{"id": long_id, "method": "GET", "url": "/subscriptions"},
+                   {"id": long_id, "method": "GET", "url": "/subscriptions"}]),
+            &["unique"],
+        ),
+        (
+            json!([{"id": 1, "method": "GET", "url": "/subscriptions"}]),
+            &["invalid type"],
+        ),
+        (json!([{"id": "1", "method": "GET"}]), &["url"]),
+        (json!("requests"), &["Invalid batch payload"]),
+        (json!(null), &["Invalid batch payload"]),
+    ];
+    for (requests, says) in bad {
+        let answer = batch(&e, Some(&token), requests.clone()).await;
+        answer.graph_error(400, "BadRequest", says);
+        assert!(
+            answer.json["error"]["message"].as_str().unwrap().len() < 1_000,
+            "{}",
+            answer.text
+        );
+    }
+
+    // Requests refused one by one; the others run.
+    let create = subscription(&e, "ada");
+    let requests = json!([
+        {"id": long_id, "method": "GET", "url": "/subscriptions"},
+        {"id": "connect", "method": "CONNECT", "url": "/subscriptions"},
+        {"id": "trace", "method": "TRACE", "url": "/subscriptions"},
+        {"id": "spaces", "method": "G E T", "url": "/subscriptions"},
+        {"id": "string-body", "method": "POST", "url": "/subscriptions", "body": "changeType=created"},
+        {"id": "array-body", "method": "POST", "url": "/subscriptions", "body": [create]},
+        {"id": "number-body", "method": "PATCH", "url": "/subscriptions/x", "body": 42},
+        {"id": "crlf-header", "method": "GET", "url": "/subscriptions", "headers": {"x-a": "b\r\nauthorization: Bearer x"}},
+        {"id": "bad-url", "method": "GET", "url": "/subscriptions/a b"},
+        {"id": "text-body", "method": "POST", "url": "/subscriptions", "headers": {"content-type": "text/plain"}, "body": create},
+        {"id": "created", "method": "POST", "url": "/subscriptions", "body": create},
+    ]);
+    let answer = batch(&e, Some(&token), requests).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let responses = answer.json["responses"].as_array().unwrap();
+    let status = |id: &str| {
+        responses
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| {
+                (
+                    r["status"].as_u64().unwrap(),
+                    r["body"]["error"]["code"].clone(),
+                )
+            })
+            .unwrap_or_else(|| panic!("{id}: {}", answer.text))
+    };
+    assert_eq!(status(&long_id).0, 200);
+    assert_eq!(status("connect"), (405, json!("BadRequest")));
+    assert_eq!(status("trace"), (405, json!("BadRequest")));
+    assert_eq!(status("spaces"), (400, json!("BadRequest")));
+    assert_eq!(status("string-body"), (400, json!("BadRequest")));
+    assert_eq!(status("array-body"), (400, json!("BadRequest")));
+    assert_eq!(status("number-body"), (400, json!("BadRequest")));
+    assert_eq!(status("crlf-header"), (400, json!("BadRequest")));
+    assert_eq!(status("bad-url"), (400, json!("BadRequest")));
+    assert_eq!(status("text-body"), (415, json!("UnsupportedMediaType")));
+    assert_eq!(status("created").0, 201);
+    assert_eq!(e.subscription_count().await, 1);
 }
 
 #[tokio::test]
