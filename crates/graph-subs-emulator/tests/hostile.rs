@@ -674,6 +674,51 @@ async fn clock(e: &RunningEmulator) -> String {
 }
 
 #[tokio::test]
+async fn a_batch_reaches_the_subscription_api_and_nothing_else() {
+    let e = emulator().await;
+    let token = token(&e);
+    let before = clock(&e).await;
+    let advance = json!({"advanceSeconds": 86_400});
+    let form = "&grant_type=client_credentials&client_id=24d3b144-21ae-4080-943f-7067b395b913&client_secret=CANARY-app-secret-7f3e&scope=https://graph.microsoft.com/.default&x=";
+    let form_headers = json!({"content-type": "application/x-www-form-urlencoded"});
+    let requests = json!([
+        {"id": "1", "method": "POST", "url": "/../emulator/clock", "body": advance},
+        {"id": "2", "method": "POST", "url": "../emulator/token", "body": {}},
+        {"id": "3", "method": "POST", "url": "%2e%2e/emulator/clock", "body": advance},
+        {"id": "4", "method": "POST", "url": "/%2E%2E/%2E%2E/emulator/clock", "body": advance},
+        {"id": "5", "method": "POST", "url": "http://127.0.0.1/emulator/clock", "body": advance},
+        {"id": "6", "method": "POST", "url": "//127.0.0.1/emulator/clock", "body": advance},
+        {"id": "7", "method": "POST", "url": "oauth2/v2.0/token", "headers": form_headers, "body": form},
+        {"id": "8", "method": "GET", "url": "discovery/v2.0/keys"},
+        {"id": "9", "method": "GET", "url": "v2.0/.well-known/openid-configuration"},
+        {"id": "10", "method": "POST", "url": "/$batch", "body": {"requests": []}},
+        {"id": "11", "method": "POST", "url": "%24batch", "body": {"requests": [{"id": "x", "method": "GET", "url": "/subscriptions"}]}},
+        {"id": "12", "method": "GET", "url": "emulator/deliveries"},
+        {"id": "13", "method": "GET", "url": "\\..\\emulator\\clock"},
+    ]);
+    let answer = batch(&e, Some(&token), requests).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    for response in answer.json["responses"].as_array().unwrap() {
+        let status = response["status"].as_u64().unwrap();
+        assert!(
+            (400..500).contains(&status) && response["body"]["error"]["code"].is_string(),
+            "{response}"
+        );
+        let text = response.to_string();
+        for reached in [
+            "access_token",
+            "\"keys\"",
+            "token_endpoint",
+            "\"responses\"",
+            "\"now\"",
+        ] {
+            assert!(!text.contains(reached), "{reached}: {response}");
+        }
+    }
+    assert_eq!(clock(&e).await, before, "a batch moved the clock");
+}
+
+#[tokio::test]
 async fn a_batch_refuses_bad_requests_one_by_one_and_bad_batches_whole() {
     let e = emulator().await;
     let token = token(&e);
