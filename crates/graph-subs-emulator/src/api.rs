@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, Request, State};
+use axum::extract::{Extension, Path, RawQuery, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -737,10 +737,33 @@ pub(crate) async fn reauthorize(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct ListQuery {
-    #[serde(rename = "$skiptoken")]
-    skiptoken: Option<String>,
+/// The `$skiptoken` of a List request: the id of the last subscription of the page before,
+/// as the emulator writes it in `@odata.nextLink`. Anything else is refused rather than
+/// read as a place in the list (a garbage token would silently skip subscriptions).
+/// Other query options are ignored.
+fn skiptoken(query: Option<&str>, ids: &RequestIds) -> Result<Option<String>, GraphError> {
+    let bad = |message: String| {
+        GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", message).with_ids(ids)
+    };
+    let mut found = None;
+    for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if !name.eq_ignore_ascii_case("$skiptoken") {
+            continue;
+        }
+        if found.is_some() {
+            return Err(bad(
+                "$skiptoken is given more than once; follow @odata.nextLink as given.".into(),
+            ));
+        }
+        found = Some(value.into_owned());
+    }
+    match found {
+        Some(token) if uuid::Uuid::try_parse(&token).is_err() => Err(bad(format!(
+            "The $skiptoken {} is not one the emulator wrote; follow @odata.nextLink as given.",
+            graph_subs_core::quote::shortened(&token)
+        ))),
+        found => Ok(found),
+    }
 }
 
 /// `GET /{version}/subscriptions`: the caller's subscriptions (the List page's four
@@ -749,12 +772,13 @@ pub(crate) async fn list(
     State(shared): State<Arc<Shared>>,
     Extension(ids): Extension<RequestIds>,
     Path(version): Path<String>,
-    Query(query): Query<ListQuery>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, GraphError> {
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
     admit(&shared, &principal, Class::List, &ids)?;
+    let skiptoken = skiptoken(query.as_deref(), &ids)?;
     let caller = caller(&principal);
     let now = shared.clock.now();
     let mut store = shared.store.lock().await;
@@ -769,7 +793,7 @@ pub(crate) async fn list(
     };
     let (page, last) = store.page(
         &principal.tenant_id,
-        query.skiptoken.as_deref(),
+        skiptoken.as_deref(),
         shared.config.page_size,
         visible,
     );

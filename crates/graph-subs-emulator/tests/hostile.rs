@@ -639,6 +639,97 @@ async fn a_method_a_path_does_not_allow_gets_405_in_graphs_shape() {
     assert!(head.text.is_empty());
 }
 
+#[tokio::test]
+async fn list_query_options_are_read_or_refused_clearly() {
+    let e = emulator().await;
+    let token = token(&e);
+    for user in ["ada", "bob", "cy"] {
+        let answer = call(
+            &e,
+            Method::POST,
+            "/v1.0/subscriptions",
+            Some(&token),
+            Some(&subscription(&e, user)),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::CREATED);
+    }
+    // Options the List page does not take are ignored, as Graph ignores them.
+    for query in [
+        "$top=1",
+        "$top=-1",
+        "$top=99999999999999999999",
+        "$filter=garbage'",
+        "foo=bar",
+        "$count=true&$select=id",
+    ] {
+        let answer = call(
+            &e,
+            Method::GET,
+            &format!("/v1.0/subscriptions?{query}"),
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::OK, "{query}: {}", answer.text);
+        assert_eq!(answer.json["value"].as_array().unwrap().len(), 3, "{query}");
+    }
+    // A skiptoken the emulator did not write is refused, not read as a place in the list.
+    for token_text in [
+        "garbage",
+        "",
+        "zzzzzzzz-zzzz",
+        "%FF",
+        "'; DROP TABLE",
+        &"9".repeat(10_000),
+    ] {
+        let answer = call(
+            &e,
+            Method::GET,
+            &format!("/v1.0/subscriptions?$skiptoken={token_text}"),
+            Some(&token),
+            None,
+        )
+        .await;
+        answer.graph_error(400, "BadRequest", &["$skiptoken", "@odata.nextLink"]);
+    }
+    let twice = call(
+        &e,
+        Method::GET,
+        "/v1.0/subscriptions?$skiptoken=a&$skiptoken=b",
+        Some(&token),
+        None,
+    )
+    .await;
+    twice.graph_error(400, "BadRequest", &["$skiptoken"]);
+    // The emulator's own skiptokens still page.
+    let e2 = Emulator::builder()
+        .start_at(start_time())
+        .endpoint_validation(false)
+        .throttle(Throttle::OFF)
+        .page_size(2)
+        .build()
+        .start()
+        .await
+        .unwrap();
+    let token2 = e2.token(&TokenSpec::application(e2.tenant_id(), APP, &["Mail.Read"]));
+    for user in ["ada", "bob", "cy"] {
+        call(
+            &e2,
+            Method::POST,
+            "/v1.0/subscriptions",
+            Some(&token2),
+            Some(&subscription(&e2, user)),
+        )
+        .await;
+    }
+    let first = call(&e2, Method::GET, "/v1.0/subscriptions", Some(&token2), None).await;
+    let next = first.json["@odata.nextLink"].as_str().unwrap();
+    let second = call(&e2, Method::GET, next, Some(&token2), None).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text);
+    assert_eq!(second.json["value"].as_array().unwrap().len(), 1);
+}
+
 // ---------------------------------------------------------------------------------------
 // Tokens.
 // ---------------------------------------------------------------------------------------
