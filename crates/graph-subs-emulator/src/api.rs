@@ -6,13 +6,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, Path, RawQuery, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::{Form, Json};
 use chrono::Duration;
 use graph_subs_core::Operation;
 use graph_subs_core::catalogue::{self, Resource};
@@ -919,9 +920,9 @@ pub(crate) async fn emulator_token(
 pub(crate) async fn oauth_token(
     State(shared): State<Arc<Shared>>,
     Path(tenant): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, OAuthError> {
-    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
     let error =
         |status: StatusCode, error: &'static str, code: u32, description: String| OAuthError {
             status,
@@ -929,6 +930,58 @@ pub(crate) async fn oauth_token(
             description: format!("AADSTS{code}: {description}"),
             codes: vec![code],
         };
+    let body = body.map_err(|rejection| {
+        error(
+            rejection.status(),
+            "invalid_request",
+            9002313,
+            format!(
+                "Invalid request. Request is malformed or invalid: {}.",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    // The identity platform reads a form and nothing else: a JSON body has no parameters.
+    let is_form = headers
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).to_ascii_lowercase())
+        .is_some_and(|v| v.trim().starts_with("application/x-www-form-urlencoded"));
+    let mut form: HashMap<String, String> = HashMap::new();
+    if is_form {
+        for (name, value) in url::form_urlencoded::parse(&body) {
+            if form.contains_key(name.as_ref()) {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    9002313,
+                    format!(
+                        "Invalid request. Request is malformed or invalid: the parameter '{}' is given more than once; give each parameter once.",
+                        graph_subs_core::quote::shortened(&name)
+                    ),
+                ));
+            }
+            form.insert(name.into_owned(), value.into_owned());
+        }
+    }
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    let missing = |name: &str| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            format!(
+                "The request body must contain the following parameter: '{name}'.{}",
+                if is_form {
+                    ""
+                } else {
+                    " Send the parameters as application/x-www-form-urlencoded."
+                }
+            ),
+        )
+    };
+    if field("grant_type").is_empty() {
+        return Err(missing("grant_type"));
+    }
     if field("grant_type") != "client_credentials" {
         return Err(error(
             StatusCode::BAD_REQUEST,
@@ -936,6 +989,9 @@ pub(crate) async fn oauth_token(
             70003,
             "The app requested an unsupported grant type; the emulator supports client_credentials.".into(),
         ));
+    }
+    if field("client_id").is_empty() {
+        return Err(missing("client_id"));
     }
     let client_id = field("client_id");
     let Some(app) = shared.config.apps.iter().find(|a| a.client_id == client_id) else {
@@ -950,6 +1006,14 @@ pub(crate) async fn oauth_token(
             ),
         ));
     };
+    if field("client_secret").is_empty() {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.".into(),
+        ));
+    }
     if !app.secret_matches(field("client_secret")) {
         return Err(error(
             StatusCode::UNAUTHORIZED,
@@ -959,6 +1023,9 @@ pub(crate) async fn oauth_token(
         ));
     }
     let scope = field("scope");
+    if scope.is_empty() {
+        return Err(missing("scope"));
+    }
     if !scope.split_whitespace().any(|s| s.ends_with("/.default")) {
         return Err(error(
             StatusCode::BAD_REQUEST,

@@ -1121,6 +1121,109 @@ async fn bad_requests_to_emulator_endpoints_are_refused_with_what_to_send() {
 // The token endpoint.
 // ---------------------------------------------------------------------------------------
 
+/// A request to the token endpoint and its answer: the content type, the body, the
+/// status, the `error`, and what `error_description` says.
+type FormCase<'a> = (Option<&'a str>, String, u16, &'a str, &'a [&'a str]);
+
+#[tokio::test]
+async fn the_token_endpoint_answers_bad_forms_in_the_identity_platforms_shape() {
+    let e = emulator().await;
+    let path = format!("/{}/oauth2/v2.0/token", e.tenant_id());
+    let form = "application/x-www-form-urlencoded";
+    let good = format!(
+        "grant_type=client_credentials&client_id={APP}&client_secret={APP_SECRET}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
+    );
+    let long_id = "c".repeat(10_000);
+    let cases: Vec<FormCase<'_>> = vec![
+        (Some(form), String::new(), 400, "invalid_request", &["AADSTS900144", "'grant_type'"]),
+        (Some(form), "grant_type=client_credentials".into(), 400, "invalid_request", &["'client_id'"]),
+        (
+            Some(form),
+            format!("grant_type=client_credentials&client_id={APP}&scope=x%2F.default"),
+            401,
+            "invalid_client",
+            &["AADSTS7000218", "'client_secret'"],
+        ),
+        (
+            Some(form),
+            format!("grant_type=client_credentials&client_id={APP}&client_secret={APP_SECRET}"),
+            400,
+            "invalid_request",
+            &["'scope'"],
+        ),
+        (Some(form), "grant_type=password".into(), 400, "unsupported_grant_type", &["client_credentials"]),
+        (
+            Some("application/json"),
+            json!({"grant_type": "client_credentials", "client_id": APP, "client_secret": APP_SECRET,
+                   "scope": "https://graph.microsoft.com/.default"}).to_string(),
+            400,
+            "invalid_request",
+            &["'grant_type'", "application/x-www-form-urlencoded"],
+        ),
+        (None, good.clone(), 400, "invalid_request", &["application/x-www-form-urlencoded"]),
+        (
+            Some(form),
+            format!("{good}&client_id=another-app"),
+            400,
+            "invalid_request",
+            &["'client_id'", "more than once"],
+        ),
+        (
+            Some(form),
+            format!("grant_type=client_credentials&client_id={long_id}&client_secret=x&scope=x%2F.default"),
+            400,
+            "unauthorized_client",
+            &["AADSTS700016", "more characters"],
+        ),
+        (
+            Some(form),
+            "grant_type=client_credentials&client_id=a%0D%0Ab&client_secret=x&scope=x%2F.default".into(),
+            400,
+            "unauthorized_client",
+            &["AADSTS700016"],
+        ),
+        (Some(form), "%%%&&&===".into(), 400, "invalid_request", &["'grant_type'"]),
+    ];
+    for (content_type, body, status, error, says) in cases {
+        let answer = raw(
+            &e,
+            Method::POST,
+            &path,
+            None,
+            content_type,
+            body.clone().into_bytes(),
+        )
+        .await;
+        let what = format!("{body}: {} {}", answer.status, answer.text);
+        assert_eq!(answer.status.as_u16(), status, "{what}");
+        assert_eq!(answer.json["error"], error, "{what}");
+        let description = answer.json["error_description"].as_str().unwrap();
+        for said in says {
+            assert!(description.contains(said), "{said}: {what}");
+        }
+        assert!(
+            !description.contains('\r') && !description.contains('\n'),
+            "{what}"
+        );
+        assert!(description.len() < 1_000, "{what}");
+        assert!(answer.json["error_codes"].is_array(), "{what}");
+    }
+    // Far past any form: the same shape.
+    let huge = format!("{good}&padding={}", "p".repeat(3 << 20));
+    let answer = raw(&e, Method::POST, &path, None, Some(form), huge.into_bytes()).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        answer.text
+    );
+    assert_eq!(answer.json["error"], "invalid_request", "{}", answer.text);
+    // And the good form still gets a token.
+    let answer = raw(&e, Method::POST, &path, None, Some(form), good.into_bytes()).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert!(answer.json["access_token"].is_string());
+}
+
 // ---------------------------------------------------------------------------------------
 // Races.
 // ---------------------------------------------------------------------------------------
