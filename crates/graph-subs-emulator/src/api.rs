@@ -181,7 +181,17 @@ fn authenticate(
         TokenError::Expired | TokenError::NotYetValid => "InvalidAuthenticationToken",
     };
     result.map(|claims| claims.principal()).map_err(|e| {
-        GraphError::new(StatusCode::UNAUTHORIZED, code(&e), e.to_string()).with_ids(ids)
+        let message = match e {
+            // Graph's words, and what to send; never the header's value (a credential).
+            TokenError::Missing if headers.contains_key("authorization") => format!(
+                "{e} The Authorization header is not `Bearer {{access token}}`: send the token with the Bearer scheme."
+            ),
+            TokenError::Missing => {
+                format!("{e} Send the token as `Authorization: Bearer {{access token}}`.")
+            }
+            _ => e.to_string(),
+        };
+        GraphError::new(StatusCode::UNAUTHORIZED, code(&e), message).with_ids(ids)
     })
 }
 

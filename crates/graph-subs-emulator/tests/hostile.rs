@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration as StdDuration;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use graph_subs_emulator::{App, Emulator, RunningEmulator, Throttle, TokenSpec};
+use graph_subs_emulator::{App, Claims, Emulator, RunningEmulator, Throttle, TokenSpec};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -741,6 +741,232 @@ fn signing_key(state: &std::path::Path) -> Vec<u8> {
     STANDARD
         .decode(snapshot["signingKey"].as_str().unwrap())
         .unwrap()
+}
+
+fn claims(e: &RunningEmulator) -> Claims {
+    let now = e.now().timestamp();
+    Claims {
+        aud: graph_subs_emulator::GRAPH_AUDIENCE.to_owned(),
+        iss: format!("{}/{}/v2.0", e.base_url(), e.tenant_id()),
+        tid: e.tenant_id().to_owned(),
+        appid: APP.to_owned(),
+        azp: Some(APP.to_owned()),
+        oid: format!("sp-{APP}"),
+        sub: format!("sp-{APP}"),
+        scp: None,
+        roles: Some(vec!["Mail.Read".to_owned()]),
+        wids: None,
+        iat: now,
+        nbf: now,
+        exp: now + 3600,
+        ver: "2.0".to_owned(),
+    }
+}
+
+fn sign(claims: &impl serde::Serialize, der: &[u8]) -> String {
+    let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_rsa_der(der),
+    )
+    .unwrap()
+}
+
+fn unsigned(header: &Value, claims: &impl serde::Serialize) -> String {
+    format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap())
+    )
+}
+
+#[tokio::test]
+async fn tokens_the_emulator_did_not_issue_or_would_not_accept_get_401() {
+    use rsa::pkcs1::{DecodeRsaPrivateKey as _, EncodeRsaPrivateKey as _, EncodeRsaPublicKey as _};
+
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let e = Emulator::builder()
+        .start_at(start_time())
+        .endpoint_validation(false)
+        .throttle(Throttle::OFF)
+        .state(&state)
+        .build()
+        .start()
+        .await
+        .unwrap();
+    let der = signing_key(&state);
+    // The key signs what the emulator accepts: the crafted tokens below differ in one way.
+    let good = sign(&claims(&e), &der);
+    let list = async |authorization: Option<String>| {
+        let mut request =
+            reqwest::Client::new().get(format!("{}/v1.0/subscriptions", e.base_url()));
+        if let Some(authorization) = &authorization {
+            request = request.header("authorization", authorization);
+        }
+        send(request, &format!("Authorization: {authorization:?}")).await
+    };
+    assert_eq!(
+        list(Some(format!("Bearer {good}"))).await.status,
+        StatusCode::OK
+    );
+
+    let private = rsa::RsaPrivateKey::from_pkcs1_der(&der).unwrap();
+    let public_pem = private
+        .to_public_key()
+        .to_pkcs1_pem(rsa::pkcs1::LineEnding::LF)
+        .unwrap();
+    // 1024 bits: enough to sign, quick to make in a debug build.
+    let other_key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 1024)
+        .unwrap()
+        .to_pkcs1_der()
+        .unwrap();
+    let with = |change: &dyn Fn(&mut Claims)| {
+        let mut c = claims(&e);
+        change(&mut c);
+        sign(&c, &der)
+    };
+    let now = e.now().timestamp();
+    let mut without_tid = serde_json::to_value(claims(&e)).unwrap();
+    without_tid.as_object_mut().unwrap().remove("tid");
+    let mut exp_as_text = serde_json::to_value(claims(&e)).unwrap();
+    exp_as_text["exp"] = json!("tomorrow");
+
+    let cases: Vec<(&str, Option<String>, &[&str])> = vec![
+        ("no header", None, &["Bearer"]),
+        ("Basic", Some("Basic dXNlcjpwYXNz".into()), &["Bearer"]),
+        ("empty Bearer", Some("Bearer ".into()), &["Bearer"]),
+        (
+            "garbage",
+            Some("Bearer garbage".into()),
+            &["validation failure"],
+        ),
+        (
+            "three dots",
+            Some("Bearer a.b.c".into()),
+            &["validation failure"],
+        ),
+        (
+            "another key",
+            Some(format!(
+                "Bearer {}",
+                sign(&claims(&e), other_key.as_bytes())
+            )),
+            &["signature"],
+        ),
+        (
+            "alg none",
+            Some(format!(
+                "Bearer {}",
+                unsigned(&json!({"alg": "none", "typ": "JWT"}), &claims(&e))
+            )),
+            &["validation failure"],
+        ),
+        (
+            "HS256 keyed with the public key",
+            Some(format!(
+                "Bearer {}",
+                jsonwebtoken::encode(
+                    &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                    &claims(&e),
+                    &jsonwebtoken::EncodingKey::from_secret(public_pem.as_bytes()),
+                )
+                .unwrap()
+            )),
+            &["validation failure"],
+        ),
+        (
+            "expired",
+            Some(format!("Bearer {}", with(&|c| c.exp = now - 1))),
+            &["expired"],
+        ),
+        (
+            "not yet valid",
+            Some(format!("Bearer {}", with(&|c| c.nbf = now + 600))),
+            &["not yet valid"],
+        ),
+        (
+            "wrong audience",
+            Some(format!(
+                "Bearer {}",
+                with(&|c| c.aud = "https://graph.windows.net".into())
+            )),
+            &["audience"],
+        ),
+        (
+            "wrong issuer",
+            Some(format!(
+                "Bearer {}",
+                with(&|c| c.iss = "https://login.microsoftonline.com/x/v2.0".into())
+            )),
+            &["issuer"],
+        ),
+        (
+            "issuer of another tenant",
+            Some(format!(
+                "Bearer {}",
+                with(&|c| c.tid = "another-tenant".into())
+            )),
+            &["issuer"],
+        ),
+        (
+            "no tid",
+            Some(format!("Bearer {}", sign(&without_tid, &der))),
+            &["validation failure"],
+        ),
+        (
+            "exp as text",
+            Some(format!("Bearer {}", sign(&exp_as_text, &der))),
+            &["validation failure"],
+        ),
+        (
+            "100 KB token",
+            Some(format!("Bearer {}", "a".repeat(100 * 1024))),
+            &["validation failure"],
+        ),
+        (
+            "good token, bad signature",
+            Some(format!("Bearer {}x", good.trim_end_matches('='))),
+            &["validation failure"],
+        ),
+    ];
+    for (what, authorization, says) in cases {
+        let answer = list(authorization).await;
+        answer.graph_error(401, "InvalidAuthenticationToken", says);
+        assert!(answer.headers.contains_key("www-authenticate"), "{what}");
+    }
+
+    // A token with both `scp` and `roles` is delegated (delegated tokens carry the user's
+    // app roles in `roles`): only `scp` grants permissions.
+    let both = with(&|c| {
+        c.scp = Some("User.Read".into());
+        c.roles = Some(vec!["Mail.Read".into()]);
+        c.oid = "user-1".into();
+    });
+    let answer = call(
+        &e,
+        Method::POST,
+        "/v1.0/subscriptions",
+        Some(&both),
+        Some(&subscription(&e, "ada")),
+    )
+    .await;
+    answer.graph_error(403, "Forbidden", &["delegated", "Mail.Read"]);
+
+    // A 100 KB header that is not the token does not stand in the way.
+    let answer = send(
+        reqwest::Client::new()
+            .get(format!("{}/v1.0/subscriptions", e.base_url()))
+            .bearer_auth(&good)
+            .header("x-padding", "p".repeat(100 * 1024))
+            .header("client-request-id", "c".repeat(100 * 1024)),
+        "100 KB headers",
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.headers["client-request-id"].len() <= 128);
+    e.shutdown().await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------
