@@ -163,9 +163,11 @@ fn authenticate(
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
+        // The scheme is case-insensitive (RFC 9110): `BEARER` is Bearer.
         .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
+            v.get(..7)
+                .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+                .map(|_| &v[7..])
         })
         .map(str::trim)
         .filter(|t| !t.is_empty());

@@ -807,10 +807,10 @@ async fn tokens_the_emulator_did_not_issue_or_would_not_accept_get_401() {
         }
         send(request, &format!("Authorization: {authorization:?}")).await
     };
-    assert_eq!(
-        list(Some(format!("Bearer {good}"))).await.status,
-        StatusCode::OK
-    );
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let answer = list(Some(format!("{scheme} {good}"))).await;
+        assert_eq!(answer.status, StatusCode::OK, "{scheme}: {}", answer.text);
+    }
 
     let private = rsa::RsaPrivateKey::from_pkcs1_der(&der).unwrap();
     let public_pem = private
