@@ -461,7 +461,7 @@ fn read_body(
         GraphError::new(
             status,
             "BadRequest",
-            format!("Unable to read JSON request payload: {e}"),
+            format!("Unable to read JSON request payload: {e}; {}", e.hint()),
         )
         .with_ids(ids)
     })

@@ -300,6 +300,12 @@ async fn bodies_that_are_not_a_json_object_get_400_naming_the_problem() {
             )
             .await;
             answer.graph_error(400, "BadRequest", says);
+            // And what to send instead.
+            let message = answer.json["error"]["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("JSON object") || message.contains("UTF-8"),
+                "{message}"
+            );
         }
     }
     // 10,000 levels deep is read (without recursion) as a property the body may not have.
