@@ -6,12 +6,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, Request, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Extension, Path, RawQuery, Request, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::{Form, Json};
 use chrono::Duration;
 use graph_subs_core::Operation;
 use graph_subs_core::catalogue::{self, Resource};
@@ -60,8 +62,11 @@ pub(crate) async fn request_ids(
     };
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    request.extensions_mut().insert(ids);
+    request.extensions_mut().insert(ids.clone());
     let mut response = next.run(request).await;
+    if answered_by_axum(&response) {
+        response = graph_shaped(response, &method, &path, &ids).await;
+    }
     let headers = response.headers_mut();
     for (name, value) in [
         ("request-id", request_id),
@@ -73,6 +78,68 @@ pub(crate) async fn request_ids(
     }
     tracing::info!(%method, path = %graph_subs_core::quote::shortened(&path), status = response.status().as_u16(), "request");
     response
+}
+
+/// Whether an error answer came from axum rather than a handler (a method the path does
+/// not allow, a body past the router's limit, a path that is not UTF-8): every handler
+/// answers its errors in JSON.
+fn answered_by_axum(response: &Response) -> bool {
+    let status = response.status();
+    (status.is_client_error() || status.is_server_error())
+        && !response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// axum's own error answer in Graph's shape, with a message that says what to do.
+async fn graph_shaped(
+    response: Response,
+    method: &axum::http::Method,
+    path: &str,
+    ids: &RequestIds,
+) -> Response {
+    let (parts, body) = response.into_parts();
+    let said = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let (code, message) = match parts.status {
+        // The router adds `Allow` after this middleware.
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "BadRequest",
+            format!(
+                "The method {method} is not allowed on {}; the Allow header lists the methods it takes.",
+                graph_subs_core::quote::shortened(path),
+            ),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "BadRequest",
+            format!(
+                "Unable to read JSON request payload: the body has more than {} bytes; at most {} are read: {}",
+                2 * graph_subs_core::request::MAX_BODY_BYTES,
+                graph_subs_core::request::MAX_BODY_BYTES,
+                BodyError::TooLarge { size: 0 }.hint()
+            ),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UnsupportedMediaType", said),
+        status if status.is_client_error() => (
+            "BadRequest",
+            if said.is_empty() {
+                status
+                    .canonical_reason()
+                    .unwrap_or("Bad request")
+                    .to_owned()
+            } else {
+                said
+            },
+        ),
+        _ => ("InternalServerError", said),
+    };
+    GraphError::new(parts.status, code, message)
+        .with_ids(ids)
+        .into_response()
 }
 
 pub(crate) fn check_version(version: &str, ids: &RequestIds) -> Result<(), GraphError> {
@@ -100,9 +167,11 @@ fn authenticate(
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
+        // The scheme is case-insensitive (RFC 9110): `BEARER` is Bearer.
         .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
+            v.get(..7)
+                .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+                .map(|_| &v[7..])
         })
         .map(str::trim)
         .filter(|t| !t.is_empty());
@@ -118,7 +187,17 @@ fn authenticate(
         TokenError::Expired | TokenError::NotYetValid => "InvalidAuthenticationToken",
     };
     result.map(|claims| claims.principal()).map_err(|e| {
-        GraphError::new(StatusCode::UNAUTHORIZED, code(&e), e.to_string()).with_ids(ids)
+        let message = match e {
+            // Graph's words, and what to send; never the header's value (a credential).
+            TokenError::Missing if headers.contains_key("authorization") => format!(
+                "{e} The Authorization header is not `Bearer {{access token}}`: send the token with the Bearer scheme."
+            ),
+            TokenError::Missing => {
+                format!("{e} Send the token as `Authorization: Bearer {{access token}}`.")
+            }
+            _ => e.to_string(),
+        };
+        GraphError::new(StatusCode::UNAUTHORIZED, code(&e), message).with_ids(ids)
     })
 }
 
@@ -348,7 +427,46 @@ fn entity(shared: &Shared, version: &str, subscription: &Subscription) -> Respon
         .into_response()
 }
 
-fn read_body(body: &Bytes, ids: &RequestIds) -> Result<Properties, GraphError> {
+/// Graph reads JSON only, and says so when a write request with a body does not declare
+/// it: no `Content-Type` is 400 with Graph's message, another type 415.
+pub(crate) fn check_content_type(
+    headers: &HeaderMap,
+    body: &[u8],
+    ids: &RequestIds,
+) -> Result<(), GraphError> {
+    if body.is_empty() {
+        return Ok(());
+    }
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        return Err(GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Write requests (excluding DELETE) must contain the Content-Type header declaration: send `Content-Type: application/json`.",
+        )
+        .with_ids(ids));
+    };
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let essence = text.split(';').next().unwrap_or_default().trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        return Ok(());
+    }
+    Err(GraphError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "UnsupportedMediaType",
+        format!(
+            "The Content-Type {} is not supported: send the body as JSON with `Content-Type: application/json`.",
+            graph_subs_core::quote::shortened(&text)
+        ),
+    )
+    .with_ids(ids))
+}
+
+fn read_body(
+    body: &Bytes,
+    headers: &HeaderMap,
+    ids: &RequestIds,
+) -> Result<Properties, GraphError> {
+    check_content_type(headers, body, ids)?;
     Properties::from_json(body).map_err(|e| {
         let status = match e {
             BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -359,7 +477,7 @@ fn read_body(body: &Bytes, ids: &RequestIds) -> Result<Properties, GraphError> {
         GraphError::new(
             status,
             "BadRequest",
-            format!("Unable to read JSON request payload: {e}"),
+            format!("Unable to read JSON request payload: {e}; {}", e.hint()),
         )
         .with_ids(ids)
     })
@@ -376,7 +494,7 @@ pub(crate) async fn create(
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
     admit(&shared, &principal, Class::Other, &ids)?;
-    let properties = read_body(&body, &ids)?;
+    let properties = read_body(&body, &headers, &ids)?;
     let now = shared.clock.now();
     let ctx = Context {
         permission_type: Some(principal.permission_type),
@@ -540,7 +658,7 @@ pub(crate) async fn update(
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
     admit(&shared, &principal, Class::Other, &ids)?;
-    let properties = read_body(&body, &ids)?;
+    let properties = read_body(&body, &headers, &ids)?;
     let existing = visible_subscription(&shared, &principal, &id, Operation::Update, &ids).await?;
     let now = shared.clock.now();
     let ctx = Context {
@@ -624,9 +742,12 @@ pub(crate) async fn delete(
     admit(&shared, &principal, Class::Other, &ids)?;
     visible_subscription(&shared, &principal, &id, Operation::Delete, &ids).await?;
     let mut store = shared.store.lock().await;
-    let saved = store
-        .remove(&id)
-        .and_then(|_| record(&shared, Change::Remove { id: id.clone() }));
+    if store.remove(&id).is_none() {
+        // Another request deleted it (or it expired) since it was looked up: one delete
+        // of a subscription succeeds, as in Graph.
+        return Err(GraphError::not_found(&id).with_ids(&ids));
+    }
+    let saved = record(&shared, Change::Remove { id: id.clone() });
     drop(store);
     durable(saved, &ids).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -646,10 +767,33 @@ pub(crate) async fn reauthorize(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct ListQuery {
-    #[serde(rename = "$skiptoken")]
-    skiptoken: Option<String>,
+/// The `$skiptoken` of a List request: the id of the last subscription of the page before,
+/// as the emulator writes it in `@odata.nextLink`. Anything else is refused rather than
+/// read as a place in the list (a garbage token would silently skip subscriptions).
+/// Other query options are ignored.
+fn skiptoken(query: Option<&str>, ids: &RequestIds) -> Result<Option<String>, GraphError> {
+    let bad = |message: String| {
+        GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", message).with_ids(ids)
+    };
+    let mut found = None;
+    for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if !name.eq_ignore_ascii_case("$skiptoken") {
+            continue;
+        }
+        if found.is_some() {
+            return Err(bad(
+                "$skiptoken is given more than once; follow @odata.nextLink as given.".into(),
+            ));
+        }
+        found = Some(value.into_owned());
+    }
+    match found {
+        Some(token) if uuid::Uuid::try_parse(&token).is_err() => Err(bad(format!(
+            "The $skiptoken {} is not one the emulator wrote; follow @odata.nextLink as given.",
+            graph_subs_core::quote::shortened(&token)
+        ))),
+        found => Ok(found),
+    }
 }
 
 /// `GET /{version}/subscriptions`: the caller's subscriptions (the List page's four
@@ -658,12 +802,13 @@ pub(crate) async fn list(
     State(shared): State<Arc<Shared>>,
     Extension(ids): Extension<RequestIds>,
     Path(version): Path<String>,
-    Query(query): Query<ListQuery>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, GraphError> {
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
     admit(&shared, &principal, Class::List, &ids)?;
+    let skiptoken = skiptoken(query.as_deref(), &ids)?;
     let caller = caller(&principal);
     let now = shared.clock.now();
     let mut store = shared.store.lock().await;
@@ -678,7 +823,7 @@ pub(crate) async fn list(
     };
     let (page, last) = store.page(
         &principal.tenant_id,
-        query.skiptoken.as_deref(),
+        skiptoken.as_deref(),
         shared.config.page_size,
         visible,
     );
@@ -729,7 +874,7 @@ pub(crate) async fn clock_move(
                 .ok_or_else(|| bad("advanceSeconds is out of range".into()))?,
         ),
         (None, Some(time)) => {
-            let to = Timestamp::parse(&time).map_err(|e| bad(e.to_string()))?;
+            let to = Timestamp::parse(&time).map_err(|e| bad(format!("`set`: {e}")))?;
             shared.clock.set(to.get())
         }
         _ => return Err(bad("give exactly one of `advanceSeconds` and `set`".into())),
@@ -804,9 +949,9 @@ pub(crate) async fn emulator_token(
 pub(crate) async fn oauth_token(
     State(shared): State<Arc<Shared>>,
     Path(tenant): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, OAuthError> {
-    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
     let error =
         |status: StatusCode, error: &'static str, code: u32, description: String| OAuthError {
             status,
@@ -814,6 +959,58 @@ pub(crate) async fn oauth_token(
             description: format!("AADSTS{code}: {description}"),
             codes: vec![code],
         };
+    let body = body.map_err(|rejection| {
+        error(
+            rejection.status(),
+            "invalid_request",
+            9002313,
+            format!(
+                "Invalid request. Request is malformed or invalid: {}.",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    // The identity platform reads a form and nothing else: a JSON body has no parameters.
+    let is_form = headers
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).to_ascii_lowercase())
+        .is_some_and(|v| v.trim().starts_with("application/x-www-form-urlencoded"));
+    let mut form: HashMap<String, String> = HashMap::new();
+    if is_form {
+        for (name, value) in url::form_urlencoded::parse(&body) {
+            if form.contains_key(name.as_ref()) {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    9002313,
+                    format!(
+                        "Invalid request. Request is malformed or invalid: the parameter '{}' is given more than once; give each parameter once.",
+                        graph_subs_core::quote::shortened(&name)
+                    ),
+                ));
+            }
+            form.insert(name.into_owned(), value.into_owned());
+        }
+    }
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    let missing = |name: &str| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            format!(
+                "The request body must contain the following parameter: '{name}'.{}",
+                if is_form {
+                    ""
+                } else {
+                    " Send the parameters as application/x-www-form-urlencoded."
+                }
+            ),
+        )
+    };
+    if field("grant_type").is_empty() {
+        return Err(missing("grant_type"));
+    }
     if field("grant_type") != "client_credentials" {
         return Err(error(
             StatusCode::BAD_REQUEST,
@@ -821,6 +1018,9 @@ pub(crate) async fn oauth_token(
             70003,
             "The app requested an unsupported grant type; the emulator supports client_credentials.".into(),
         ));
+    }
+    if field("client_id").is_empty() {
+        return Err(missing("client_id"));
     }
     let client_id = field("client_id");
     let Some(app) = shared.config.apps.iter().find(|a| a.client_id == client_id) else {
@@ -835,6 +1035,14 @@ pub(crate) async fn oauth_token(
             ),
         ));
     };
+    if field("client_secret").is_empty() {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.".into(),
+        ));
+    }
     if !app.secret_matches(field("client_secret")) {
         return Err(error(
             StatusCode::UNAUTHORIZED,
@@ -844,6 +1052,9 @@ pub(crate) async fn oauth_token(
         ));
     }
     let scope = field("scope");
+    if scope.is_empty() {
+        return Err(missing("scope"));
+    }
     if !scope.split_whitespace().any(|s| s.ends_with("/.default")) {
         return Err(error(
             StatusCode::BAD_REQUEST,

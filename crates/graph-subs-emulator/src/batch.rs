@@ -10,7 +10,8 @@
 //! Decisions where Graph's documentation is silent: a `dependsOn` naming an unknown id,
 //! or dependencies that form a cycle, make the whole batch a 400; duplicate ids are a
 //! 400; `url` is relative to the version (`/subscriptions/{id}` or `subscriptions`), and
-//! an absolute URL or one that leaves the version is refused for that request with 400.
+//! an absolute URL or one that leaves the version is refused for that request with 400;
+//! a url outside the subscription API (the token endpoint, `$batch` itself) gets 404.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -58,6 +59,7 @@ pub(crate) async fn batch(
     body: Bytes,
 ) -> Result<Response, GraphError> {
     crate::api::check_version(&version, &ids)?;
+    crate::api::check_content_type(&headers, &body, &ids)?;
     let bad = |message: String| {
         GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", message).with_ids(&ids)
     };
@@ -195,7 +197,25 @@ async fn run(router: &axum::Router, version: &str, outer: &HeaderMap, item: &Ite
             "A batch request's url is relative to the version, such as /subscriptions/{id}.".into(),
         );
     }
-    let uri = format!("/{version}/{}", url.trim_start_matches('/'));
+    let relative = url.trim_start_matches('/');
+    // The router behind the batch also serves the identity platform's endpoints under
+    // `/{tenant}/` (a version is a tenant to it): a batch reaches the subscription API
+    // only.
+    let segment = relative.split(['/', '?']).next().unwrap_or_default();
+    if segment != "subscriptions" {
+        return json!({
+            "id": item.id,
+            "status": 404,
+            "body": {"error": {
+                "code": "BadRequest",
+                "message": format!(
+                    "Resource not found for the segment '{}'; the emulator's batch serves the subscription API: /subscriptions, /subscriptions/{{id}}, /subscriptions/{{id}}/reauthorize.",
+                    graph_subs_core::quote::shortened(segment)
+                ),
+            }},
+        });
+    }
+    let uri = format!("/{version}/{relative}");
     let mut request = http::Request::builder().method(method).uri(&uri);
     if let Some(authorization) = outer.get("authorization") {
         request = request.header("authorization", authorization);

@@ -5,6 +5,7 @@
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
+use graph_subs_core::subscription::Timestamp;
 
 /// A clock that tests can move forward.
 #[derive(Debug)]
@@ -18,6 +19,12 @@ pub(crate) enum ClockError {
     /// Time never goes back: expired subscriptions are gone, as in Graph.
     #[error("the emulator's clock only moves forward: {0} is before its time")]
     Backwards(String),
+    /// Past the last instant Graph's timestamps can hold (9999-12-31T23:59:59Z): every
+    /// expiration would be in the past, and chrono's dates end not much later.
+    #[error(
+        "the emulator's clock cannot pass 9999-12-31T23:59:59Z, the last time Graph's timestamps can hold"
+    )]
+    PastTheEnd,
 }
 
 /// The one place the emulator reads the wall clock (also for the TLS certificate's
@@ -61,8 +68,15 @@ impl Clock {
             return Err(ClockError::Backwards(format!("{by}")));
         }
         let mut offset = self.offset.lock().unwrap_or_else(|e| e.into_inner());
-        *offset += by;
-        Ok(wall() + *offset)
+        // Checked: an overflow here would panic with the lock held, and every later
+        // reading of the clock with it.
+        let moved = offset.checked_add(&by).ok_or(ClockError::PastTheEnd)?;
+        let now = wall()
+            .checked_add_signed(moved)
+            .filter(|t| Timestamp::new(*t).is_ok())
+            .ok_or(ClockError::PastTheEnd)?;
+        *offset = moved;
+        Ok(now)
     }
 
     /// Sets the clock to `to`, which must not be before its current time.
@@ -96,5 +110,13 @@ mod tests {
         assert!(clock.set(start).is_err());
         let target = start + Duration::days(10);
         assert_eq!(clock.set(target).unwrap(), target);
+        // Past year 9999, or past chrono's dates: refused, and the clock unchanged.
+        for by in [
+            Duration::days(3_000_000),
+            Duration::seconds(i64::MAX / 1000),
+        ] {
+            assert_eq!(clock.advance(by), Err(ClockError::PastTheEnd));
+        }
+        assert!((clock.now() - target).num_seconds().abs() < 5);
     }
 }
