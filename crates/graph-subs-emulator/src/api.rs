@@ -17,8 +17,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use graph_subs_core::Operation;
 use graph_subs_core::catalogue::{self, Resource};
+use graph_subs_core::grants::Denied;
 use graph_subs_core::lifetime::{self, ExpirationVerdict};
-use graph_subs_core::permissions::{self, PermissionType};
+use graph_subs_core::permissions::PermissionType;
 use graph_subs_core::request::{BodyError, Properties};
 use graph_subs_core::resource::ResourcePath;
 use graph_subs_core::subscription::{EncryptionCertificate, Subscription, Timestamp, Unknown};
@@ -341,32 +342,28 @@ fn authorize(
     operation: Operation,
     ids: &RequestIds,
 ) -> Result<(), GraphError> {
-    let Some(requirement) = permissions::required(resource, operation) else {
-        // No page documents this resource: nothing to check against.
-        tracing::warn!(kind = %resource.kind(), "no documented permission; allowed");
-        return Ok(());
-    };
     let forbidden = |message: String| {
         GraphError::new(StatusCode::FORBIDDEN, "Forbidden", message).with_ids(ids)
     };
-    match requirement.cell(principal.permission_type) {
-        None => Err(forbidden(format!(
+    // The core's rule, the same the client applies before sending.
+    match principal.grants().authorize(resource, operation) {
+        Ok(()) => Ok(()),
+        Err(Denied::NotSupported { permission_type }) => Err(forbidden(format!(
             "Operation: {operation}; {} ({}) does not support {} permissions.",
             resource.kind(),
             resource.pattern().path(),
-            principal.permission_type.title().to_lowercase()
+            permission_type.title().to_lowercase()
         ))),
-        Some(needed) if needed.iter().any(|p| principal.has(p.name)) => Ok(()),
-        Some(needed) => {
-            let names: Vec<&str> = needed.iter().map(|p| p.name).collect();
-            Err(forbidden(format!(
-                "Insufficient privileges to complete the operation. Operation: {operation} on {} ({}) with {} permissions requires one of: {}.",
-                resource.kind(),
-                resource.pattern().path(),
-                principal.permission_type.title().to_lowercase(),
-                names.join(", ")
-            )))
-        }
+        Err(Denied::Missing {
+            permission_type,
+            needed,
+        }) => Err(forbidden(format!(
+            "Insufficient privileges to complete the operation. Operation: {operation} on {} ({}) with {} permissions requires one of: {}.",
+            resource.kind(),
+            resource.pattern().path(),
+            permission_type.title().to_lowercase(),
+            needed.join(", ")
+        ))),
     }
 }
 

@@ -19,9 +19,9 @@ pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
 /// Graph's application id, the other audience Graph tokens carry.
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 /// The tenant of personal Microsoft accounts: delegated tokens from it are personal.
-pub const CONSUMER_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+pub const CONSUMER_TENANT: &str = graph_subs_core::grants::CONSUMER_TENANT_ID;
 /// The Global Administrator role template id, as `wids` carries it.
-pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+pub const GLOBAL_ADMINISTRATOR: &str = graph_subs_core::grants::GLOBAL_ADMINISTRATOR_ROLE;
 
 /// The claims of an access token, as the Microsoft identity platform writes them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,43 +78,37 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// What the token grants, as the core sees it.
+    pub fn grants(&self) -> graph_subs_core::grants::Grants {
+        graph_subs_core::grants::Grants {
+            permission_type: self.permission_type,
+            permissions: self.permissions.clone(),
+            admin: self.admin,
+        }
+    }
+
     /// Whether the token grants `permission` (compared without regard to case).
     pub fn has(&self, permission: &str) -> bool {
-        self.permissions
-            .iter()
-            .any(|p| p.eq_ignore_ascii_case(permission))
+        self.grants().has(permission)
     }
 }
 
 impl Claims {
-    /// Who the caller is.
+    /// Who the caller is: the core reads what the claims grant.
     pub fn principal(&self) -> Principal {
-        let (permission_type, permissions) = match &self.scp {
-            Some(scp) => (
-                if self.tid == CONSUMER_TENANT {
-                    PermissionType::DelegatedPersonal
-                } else {
-                    PermissionType::DelegatedWork
-                },
-                scp.split_whitespace().map(str::to_owned).collect(),
-            ),
-            None => (
-                PermissionType::Application,
-                self.roles.clone().unwrap_or_default(),
-            ),
-        };
+        let grants = graph_subs_core::grants::Grants::from_claims(
+            &self.tid,
+            self.scp.as_deref(),
+            self.roles.as_deref().unwrap_or_default(),
+            self.wids.as_deref().unwrap_or_default(),
+        );
         Principal {
             tenant_id: self.tid.clone(),
             app_id: self.azp.clone().unwrap_or_else(|| self.appid.clone()),
             object_id: self.oid.clone(),
-            admin: permission_type == PermissionType::DelegatedWork
-                && self
-                    .wids
-                    .iter()
-                    .flatten()
-                    .any(|w| w == GLOBAL_ADMINISTRATOR),
-            permission_type,
-            permissions,
+            admin: grants.admin,
+            permission_type: grants.permission_type,
+            permissions: grants.permissions,
         }
     }
 }
