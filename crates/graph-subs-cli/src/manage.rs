@@ -110,8 +110,29 @@ pub(crate) struct GetArgs {
 /// `graph-subs create FILE`.
 #[derive(Debug, ClapArgs)]
 pub(crate) struct CreateArgs {
-    /// The request body (JSON), or `-` for standard input.
-    file: PathBuf,
+    /// The request body (JSON), or `-` for standard input; or give --resource and the
+    /// other flags instead.
+    #[arg(required_unless_present = "resource", conflicts_with = "resource")]
+    file: Option<PathBuf>,
+    /// The resource to subscribe to (instead of a file).
+    #[arg(long, value_name = "PATH", requires_all = ["change_type", "notification_url"])]
+    resource: Option<String>,
+    /// Change types, comma separated: created,updated,deleted.
+    #[arg(long, value_name = "TYPES")]
+    change_type: Option<String>,
+    /// Where Graph sends notifications.
+    #[arg(long, value_name = "URL")]
+    notification_url: Option<String>,
+    /// Where Graph sends lifecycle notifications.
+    #[arg(long, value_name = "URL")]
+    lifecycle_url: Option<String>,
+    /// How long it lasts: `max` (the resource's maximum) or a duration (`48h`, `3d`).
+    #[arg(long, default_value = "max", value_name = "max|DUR")]
+    expires: String,
+    /// A file holding the clientState (a secret: never a flag value). The
+    /// GRAPH_SUBS_CLIENT_STATE environment variable works too.
+    #[arg(long, value_name = "FILE")]
+    client_state_file: Option<PathBuf>,
     #[command(flatten)]
     connection: Connection,
     /// The created subscription in Graph's JSON.
@@ -470,8 +491,14 @@ pub(crate) fn create(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Exit, Report> {
-    let (name, body) = crate::check::read_body(&args.file)?;
-    crate::check::parse_body(&name, &body)?;
+    let body = match &args.file {
+        Some(file) => {
+            let (name, body) = crate::check::read_body(file)?;
+            crate::check::parse_body(&name, &body)?;
+            body
+        }
+        None => body_from_flags(args)?,
+    };
     let client = args.connection.client()?;
     let created = runtime()?
         .block_on(client.create_json(&body))
@@ -493,6 +520,63 @@ pub(crate) fn create(
         )?;
     }
     Ok(Exit::Success)
+}
+
+/// The request body `create`'s flags describe.
+fn body_from_flags(args: &CreateArgs) -> Result<Vec<u8>, Report> {
+    let resource = args.resource.as_deref().unwrap_or_default();
+    let kind = ResourcePath::parse(resource)
+        .ok()
+        .and_then(|p| catalogue::resolve(&p).ok())
+        .map(|r| r.kind());
+    let now = Utc::now();
+    let expires = match (args.expires.as_str(), kind) {
+        ("max", Some(kind)) => lifetime::latest_expiration(kind, false, now),
+        ("max", None) => {
+            return Err(usage(
+                format!(
+                    "`{}` is not a resource graph-subs knows, so its maximum lifetime is unknown",
+                    quote::value(resource)
+                ),
+                "give --expires as a duration, such as --expires 48h",
+            ));
+        }
+        (text, _) => {
+            now + parse_duration(text)
+                .map_err(|e| usage(e, "write --expires max or --expires 48h"))?
+        }
+    };
+    let mut body = serde_json::json!({
+        "changeType": args.change_type,
+        "notificationUrl": args.notification_url,
+        "resource": resource,
+        "expirationDateTime": lifetime::rfc3339(expires),
+    });
+    if let Some(url) = &args.lifecycle_url {
+        body["lifecycleNotificationUrl"] = serde_json::json!(url);
+    }
+    let client_state = match &args.client_state_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| {
+                    usage(
+                        format!("cannot read the clientState file {}", path.display()),
+                        "give a file holding only the clientState",
+                    )
+                    .caused_by(&e)
+                    .code("unreadable-input")
+                })?
+                .trim()
+                .to_owned(),
+        ),
+        None => std::env::var("GRAPH_SUBS_CLIENT_STATE")
+            .ok()
+            .filter(|s| !s.is_empty()),
+    };
+    if let Some(state) = client_state {
+        body["clientState"] = serde_json::json!(state);
+    }
+    serde_json::to_vec(&body).map_err(|e| Report::from(std::io::Error::from(e)))
 }
 
 pub(crate) fn reauthorize(args: &ReauthorizeArgs, out: &mut dyn Write) -> Result<Exit, Report> {

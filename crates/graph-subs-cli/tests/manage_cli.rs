@@ -4,15 +4,20 @@
 use std::sync::OnceLock;
 
 use graph_subs_cli::{Exit, run};
-use graph_subs_emulator::{Emulator, TokenSpec};
+use graph_subs_emulator::{App, Emulator, TokenSpec};
 use serde_json::{Value, json};
 
 const APP: &str = "24d3b144-21ae-4080-943f-7067b395b913";
 
 struct Shared {
     base: String,
+    root: String,
+    tenant: String,
     token: String,
 }
+
+/// The app's secret on the emulator: a canary no output may show.
+const SECRET: &str = "canary-client-secret-9Zq";
 
 /// One emulator for the file, on a runtime of its own (the commands start theirs).
 fn emulator() -> &'static Shared {
@@ -24,6 +29,7 @@ fn emulator() -> &'static Shared {
             runtime.block_on(async move {
                 let e = Emulator::builder()
                     .endpoint_validation(false)
+                    .app(App::new(APP, SECRET, &["Mail.Read"]))
                     .build()
                     .start()
                     .await
@@ -35,6 +41,8 @@ fn emulator() -> &'static Shared {
                 ));
                 tx.send(Shared {
                     base: format!("{}/v1.0", e.base_url()),
+                    root: e.base_url().to_owned(),
+                    tenant: e.tenant_id().to_owned(),
                     token,
                 })
                 .unwrap();
@@ -99,6 +107,29 @@ fn the_commands_manage_subscriptions_end_to_end() {
     let second = graph_subs(&["create", &body_file(&dir, "users/ada/events", 24)]);
     assert_eq!(second.exit, Exit::Success, "{}", second.stderr);
     assert!(second.stdout.starts_with("created "), "{}", second.stdout);
+
+    // The same from flags, the clientState from a file.
+    let state = dir.path().join("client-state");
+    std::fs::write(&state, "flag-client-state\n").unwrap();
+    let flags = graph_subs(&[
+        "create",
+        "--resource",
+        "users/cy/messages",
+        "--change-type",
+        "created,updated",
+        "--notification-url",
+        "https://webhook.example.com/notify",
+        "--expires",
+        "2d",
+        "--client-state-file",
+        state.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(flags.exit, Exit::Success, "{}", flags.stderr);
+    let from_flags: Value = serde_json::from_str(&flags.stdout).unwrap();
+    assert_eq!(from_flags["clientState"], "flag-client-state");
+    let missing = graph_subs(&["create", "--resource", "users/cy/events"]);
+    assert_eq!(missing.exit, Exit::Usage, "{}", missing.stderr);
 
     let list = graph_subs(&["list", "--json"]);
     let all: Vec<Value> = serde_json::from_str(&list.stdout).unwrap();
@@ -215,5 +246,56 @@ fn the_demo_walks_the_whole_lifecycle_with_no_tenant() {
             stdout.contains(expected),
             "missing {expected:?} in:\n{stdout}"
         );
+    }
+}
+
+#[test]
+fn client_credentials_come_from_a_file_and_no_secret_is_ever_shown() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("secret");
+    std::fs::write(&good, format!("{SECRET}\n")).unwrap();
+    let bad = dir.path().join("wrong");
+    std::fs::write(&bad, "canary-wrong-secret-4Kt").unwrap();
+    let with = |file: &std::path::Path, args: &[&str]| {
+        let mut all = vec!["graph-subs"];
+        all.extend_from_slice(args);
+        let file = file.to_str().unwrap().to_owned();
+        all.extend_from_slice(&[
+            "--base-url",
+            &e.base,
+            "--authority",
+            &e.root,
+            "--tenant-id",
+            &e.tenant,
+        ]);
+        all.extend_from_slice(&["--client-id", APP, "--client-secret-file", &file]);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let exit = run(all, &mut out, &mut err);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&err)
+        );
+        for canary in [SECRET, "canary-wrong-secret-4Kt"] {
+            assert!(!text.contains(canary), "{args:?} shows a secret: {text}");
+        }
+        (exit, text)
+    };
+    for command in [
+        &["list"][..],
+        &["list", "--json"],
+        &["get", "7f105c7d-2dc5-4530-97cd-4e7ae6534c07"],
+        &["renew", "--all", "--dry-run"],
+        &["delete", "--all", "--dry-run"],
+    ] {
+        let (exit, text) = with(&good, command);
+        assert!(
+            matches!(exit, Exit::Success | Exit::No),
+            "{command:?}: {text}"
+        );
+        let (exit, text) = with(&bad, command);
+        assert_eq!(exit, Exit::Failure, "{command:?}: {text}");
+        assert!(text.contains("AADSTS7000215"), "{command:?}: {text}");
     }
 }

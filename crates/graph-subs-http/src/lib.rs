@@ -65,7 +65,7 @@ pub use error::Error;
 pub use graph_subs_core::subscription::{
     CreateSubscription, Subscription, Timestamp, UpdateSubscription,
 };
-pub use retry::{Pacing, Rate, RetryPolicy};
+pub use retry::{PACING_MARGIN, Pacing, Rate, RetryPolicy};
 pub use token::{
     AccessToken, AzureCli, ClientCredentials, REFRESH_MARGIN, Secret, StaticToken, TokenError,
     TokenProvider,

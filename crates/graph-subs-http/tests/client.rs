@@ -252,9 +252,9 @@ async fn throttled_and_failing_requests_are_retried() {
         let _: Vec<_> = paced.list().try_collect().await.unwrap();
     }
 
-    // 503s and 504s a third of the time (each with Retry-After: 1): every call gets through.
+    // 503s and 504s a third of the time: every call gets through.
     let e = emulator()
-        .faults("503:0.2,504:0.1".parse().unwrap(), 3)
+        .faults("503:0.2,504:0.1,retry-after:50ms".parse().unwrap(), 3)
         .page_size(2)
         .build()
         .start()
@@ -271,7 +271,7 @@ async fn throttled_and_failing_requests_are_retried() {
 
     // Retries end: always 503 gives up with the last answer.
     let e = emulator()
-        .faults("503:1".parse().unwrap(), 1)
+        .faults("503:1,retry-after:10ms".parse().unwrap(), 1)
         .build()
         .start()
         .await
