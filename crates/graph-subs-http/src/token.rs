@@ -101,6 +101,27 @@ pub enum TokenError {
     AzureCli(String),
 }
 
+/// A token kept until it is within [`REFRESH_MARGIN`] of expiring. The lock is held
+/// while a new one is fetched: one refresh is in flight, and whoever waited takes its
+/// token.
+#[derive(Debug, Default)]
+struct Cache(Mutex<Option<AccessToken>>);
+
+impl Cache {
+    async fn get_or_fetch<F>(&self, fetch: F) -> Result<AccessToken, TokenError>
+    where
+        F: std::future::Future<Output = Result<AccessToken, TokenError>>,
+    {
+        let mut cached = self.0.lock().await;
+        if let Some(token) = cached.as_ref().filter(|t| t.fresh_at(Utc::now())) {
+            return Ok(token.clone());
+        }
+        let token = fetch.await?;
+        *cached = Some(token.clone());
+        Ok(token)
+    }
+}
+
 /// Gives access tokens.
 pub trait TokenProvider: Send + Sync + fmt::Debug {
     /// A token valid for a while yet.
@@ -131,7 +152,7 @@ pub struct ClientCredentials {
     secret: Secret,
     scope: String,
     http: reqwest::Client,
-    cache: Mutex<Option<AccessToken>>,
+    cache: Cache,
 }
 
 impl fmt::Debug for ClientCredentials {
@@ -177,7 +198,7 @@ impl ClientCredentials {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap_or_default(),
-            cache: Mutex::new(None),
+            cache: Cache::default(),
         }
     }
 
@@ -245,17 +266,7 @@ impl ClientCredentials {
 
 impl TokenProvider for ClientCredentials {
     fn token(&self) -> BoxFuture<'_, Result<AccessToken, TokenError>> {
-        Box::pin(async move {
-            // Holding the lock while fetching: one refresh in flight; the others wait
-            // for it and take its token.
-            let mut cache = self.cache.lock().await;
-            if let Some(token) = cache.as_ref().filter(|t| t.fresh_at(Utc::now())) {
-                return Ok(token.clone());
-            }
-            let token = self.fetch().await?;
-            *cache = Some(token.clone());
-            Ok(token)
-        })
+        Box::pin(self.cache.get_or_fetch(self.fetch()))
     }
 }
 
@@ -264,7 +275,7 @@ impl TokenProvider for ClientCredentials {
 #[derive(Debug)]
 pub struct AzureCli {
     resource: String,
-    cache: Mutex<Option<AccessToken>>,
+    cache: Cache,
 }
 
 impl AzureCli {
@@ -272,7 +283,7 @@ impl AzureCli {
     pub fn new(graph_root: &str) -> AzureCli {
         AzureCli {
             resource: graph_root.trim_end_matches('/').to_owned(),
-            cache: Mutex::new(None),
+            cache: Cache::default(),
         }
     }
 
@@ -331,15 +342,7 @@ impl AzureCli {
 
 impl TokenProvider for AzureCli {
     fn token(&self) -> BoxFuture<'_, Result<AccessToken, TokenError>> {
-        Box::pin(async move {
-            let mut cache = self.cache.lock().await;
-            if let Some(token) = cache.as_ref().filter(|t| t.fresh_at(Utc::now())) {
-                return Ok(token.clone());
-            }
-            let token = self.fetch().await?;
-            *cache = Some(token.clone());
-            Ok(token)
-        })
+        Box::pin(self.cache.get_or_fetch(self.fetch()))
     }
 }
 
