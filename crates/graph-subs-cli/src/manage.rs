@@ -351,6 +351,15 @@ fn reported(error: Error) -> Report {
             "token",
             Some("check the credentials and the --authority"),
         ),
+        Error::Transport {
+            retryable: false, ..
+        } => (
+            Exit::Failure,
+            "untrusted-certificate",
+            Some(
+                "the server's certificate is not trusted: for an emulator started with --tls, add --ca with the CA file it printed",
+            ),
+        ),
         Error::Transport { .. } | Error::Decode { .. } | Error::NextLinkLoop { .. } => (
             Exit::Failure,
             "unreachable",

@@ -90,6 +90,9 @@ pub enum Error {
         url: String,
         /// What failed.
         message: String,
+        /// Whether sending again may help: not for a certificate the client does not
+        /// trust.
+        retryable: bool,
     },
     /// Graph's answer is not what the API documents.
     #[error("cannot read Graph's answer from {url}: {message} at {path}")]
@@ -155,7 +158,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api { status, .. } => matches!(status, 429 | 503 | 504),
-            Error::Transport { .. } => true,
+            Error::Transport { retryable, .. } => *retryable,
             _ => false,
         }
     }

@@ -350,6 +350,13 @@ pub(crate) fn transport_message(error: &reqwest::Error) -> String {
     message
 }
 
+/// Whether a transport failure is a certificate the client does not trust (or one that
+/// is invalid): waiting cannot change it. rustls says so in its messages
+/// (`invalid peer certificate: UnknownIssuer`).
+fn is_certificate_error(message: &str) -> bool {
+    message.contains("certificate")
+}
+
 impl GraphClient {
     /// A builder: the global cloud, `v1.0`, default retries and pacing, concurrency 16.
     pub fn builder() -> GraphClientBuilder {
@@ -466,9 +473,13 @@ impl GraphClient {
                 .body(body.clone());
         }
         let redacted = quote::redact_url(&call.url, 200);
-        let transport = |e: &reqwest::Error| Error::Transport {
-            url: redacted.clone(),
-            message: transport_message(e),
+        let transport = |e: &reqwest::Error| {
+            let message = transport_message(e);
+            Error::Transport {
+                url: redacted.clone(),
+                retryable: !is_certificate_error(&message),
+                message,
+            }
         };
         let response = request.send().await.map_err(|e| transport(&e))?;
         let status = response.status();

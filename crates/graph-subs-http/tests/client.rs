@@ -325,3 +325,34 @@ async fn a_create_whose_answer_was_lost_is_found_by_its_409() {
     }
     assert!(seen_lost, "no seed dropped the first answer only");
 }
+
+#[tokio::test]
+async fn an_untrusted_certificate_fails_at_once_and_a_trusted_one_works() {
+    let e = emulator()
+        .tls(graph_subs_emulator::TlsSettings::self_signed())
+        .build()
+        .start()
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let untrusted = client(&e, &["Mail.Read"]).build().unwrap();
+    let error = untrusted.list().try_collect::<Vec<_>>().await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                retryable: false,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("certificate"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(5), "not retried");
+    let trusted = client(&e, &["Mail.Read"])
+        .add_root_certificate(e.ca_pem().unwrap().as_bytes().to_vec())
+        .build()
+        .unwrap();
+    let listed: Vec<_> = trusted.list().try_collect().await.unwrap();
+    assert!(listed.is_empty());
+}
