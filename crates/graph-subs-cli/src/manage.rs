@@ -597,6 +597,20 @@ pub(crate) fn reauthorize(args: &ReauthorizeArgs, out: &mut dyn Write) -> Result
     Ok(Exit::Success)
 }
 
+/// `renewing [#########-----------] 450/1000`.
+fn progress_bar(what: &str, done: usize, total: usize) -> String {
+    const WIDTH: usize = 30;
+    let filled = (done * WIDTH)
+        .checked_div(total)
+        .unwrap_or(WIDTH)
+        .min(WIDTH);
+    format!(
+        "{what} [{}{}] {done}/{total}",
+        "#".repeat(filled),
+        "-".repeat(WIDTH - filled)
+    )
+}
+
 /// A progress line on stderr, when stderr is a terminal.
 struct Progress {
     shown: bool,
@@ -751,8 +765,11 @@ pub(crate) fn renew(args: &RenewArgs, out: &mut dyn Write) -> Result<Exit, Repor
             )?;
             return Ok(Exit::Success);
         }
-        progress.say(&format!("renewing {} subscriptions...", planned.len()));
-        let outcome = client.renew_many(&planned, mode).await;
+        let outcome = client
+            .renew_many_with_progress(&planned, mode, &|done, total| {
+                progress.say(&progress_bar("renewing", done, total));
+            })
+            .await;
         progress.done();
         finish_bulk("renewed", &outcome, skipped, args.json, out)
     })
@@ -805,8 +822,11 @@ pub(crate) fn delete(
                 return Ok(Exit::No);
             }
         }
-        progress.say(&format!("deleting {} subscriptions...", ids.len()));
-        let outcome = client.delete_many(&ids, mode).await;
+        let outcome = client
+            .delete_many_with_progress(&ids, mode, &|done, total| {
+                progress.say(&progress_bar("deleting", done, total));
+            })
+            .await;
         progress.done();
         finish_bulk("deleted", &outcome, 0, args.json, out)
     })
@@ -815,6 +835,22 @@ pub(crate) fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_progress_bar_fills_with_the_work() {
+        assert_eq!(
+            progress_bar("renewing", 0, 10),
+            format!("renewing [{}] 0/10", "-".repeat(30))
+        );
+        assert_eq!(
+            progress_bar("renewing", 5, 10),
+            format!("renewing [{}{}] 5/10", "#".repeat(15), "-".repeat(15))
+        );
+        assert_eq!(
+            progress_bar("deleting", 0, 0),
+            format!("deleting [{}] 0/0", "#".repeat(30))
+        );
+    }
 
     #[test]
     fn durations_are_read_as_people_write_them() {

@@ -105,6 +105,16 @@ impl GraphClient {
     /// Renews each `(id, to)`. Items are checked like [`GraphClient::update`] without a
     /// resource (the ids alone are known).
     pub async fn renew_many(&self, items: &[(String, DateTime<Utc>)], mode: Mode) -> BulkOutcome {
+        self.renew_many_with_progress(items, mode, &|_, _| {}).await
+    }
+
+    /// [`GraphClient::renew_many`], calling `progress(done, total)` as items finish.
+    pub async fn renew_many_with_progress(
+        &self,
+        items: &[(String, DateTime<Utc>)],
+        mode: Mode,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> BulkOutcome {
         let mut outcome = BulkOutcome::default();
         let mut work = Vec::with_capacity(items.len());
         for (id, to) in items {
@@ -119,11 +129,21 @@ impl GraphClient {
                 }),
             }
         }
-        self.run_many(work, mode, outcome).await
+        self.run_many(work, mode, outcome, progress).await
     }
 
     /// Deletes each id; one that no longer exists is skipped, not failed.
     pub async fn delete_many(&self, ids: &[String], mode: Mode) -> BulkOutcome {
+        self.delete_many_with_progress(ids, mode, &|_, _| {}).await
+    }
+
+    /// [`GraphClient::delete_many`], calling `progress(done, total)` as items finish.
+    pub async fn delete_many_with_progress(
+        &self,
+        ids: &[String],
+        mode: Mode,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> BulkOutcome {
         let mut outcome = BulkOutcome::default();
         let mut work = Vec::with_capacity(ids.len());
         for id in ids {
@@ -132,7 +152,7 @@ impl GraphClient {
                 Err(e) => outcome.failed.push(ItemFailure::from_error(id, &e)),
             }
         }
-        self.run_many(work, mode, outcome).await
+        self.run_many(work, mode, outcome, progress).await
     }
 
     async fn run_many(
@@ -140,8 +160,15 @@ impl GraphClient {
         items: Vec<Item>,
         mode: Mode,
         mut outcome: BulkOutcome,
+        progress: &(dyn Fn(usize, usize) + Sync),
     ) -> BulkOutcome {
         let concurrency = self.inner.limit.available_permits().max(1);
+        let total = items.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let finished = |n: usize| {
+            let now = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+            progress(now, total);
+        };
         match mode {
             Mode::Single => {
                 let results: Vec<(Item, Result<(), Error>)> = futures_util::stream::iter(items)
@@ -153,6 +180,7 @@ impl GraphClient {
                                 .map(|_| ()),
                             Item::Delete { id } => self.delete(id, None).await,
                         };
+                        finished(1);
                         (item, result)
                     })
                     .buffer_unordered(concurrency)
@@ -174,7 +202,12 @@ impl GraphClient {
                 let chunks: Vec<Vec<Item>> =
                     items.chunks(BATCH_SIZE).map(<[Item]>::to_vec).collect();
                 let results: Vec<BulkOutcome> = futures_util::stream::iter(chunks)
-                    .map(|chunk| self.run_batch(chunk))
+                    .map(|chunk| async {
+                        let size = chunk.len();
+                        let outcome = self.run_batch(chunk).await;
+                        finished(size);
+                        outcome
+                    })
                     .buffer_unordered(concurrency)
                     .collect()
                     .await;
