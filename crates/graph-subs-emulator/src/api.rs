@@ -346,7 +346,7 @@ fn authorize(
         GraphError::new(StatusCode::FORBIDDEN, "Forbidden", message).with_ids(ids)
     };
     // The core's rule, the same the client applies before sending.
-    match principal.grants().authorize(resource, operation) {
+    match principal.grants.authorize(resource, operation) {
         Ok(()) => Ok(()),
         Err(Denied::NotSupported { permission_type }) => Err(forbidden(format!(
             "Operation: {operation}; {} ({}) does not support {} permissions.",
@@ -375,7 +375,7 @@ fn resolve(text: &str) -> Option<Resource> {
 
 /// The List page's caller, from the token.
 fn caller(principal: &Principal) -> Caller {
-    match principal.permission_type {
+    match principal.grants.permission_type {
         PermissionType::Application => Caller::Application {
             app_id: principal.app_id.clone(),
         },
@@ -387,8 +387,8 @@ fn caller(principal: &Principal) -> Caller {
             } else {
                 Account::WorkOrSchool
             },
-            admin: principal.admin,
-            subscription_read_all: principal.has("Subscription.Read.All"),
+            admin: principal.grants.admin,
+            subscription_read_all: principal.grants.has("Subscription.Read.All"),
         },
     }
 }
@@ -494,7 +494,7 @@ pub(crate) async fn create(
     let properties = read_body(&body, &headers, &ids)?;
     let now = shared.clock.now();
     let ctx = Context {
-        permission_type: Some(principal.permission_type),
+        permission_type: Some(principal.grants.permission_type),
         allow_http_loopback: true,
         ..Context::new(now)
     };
@@ -659,7 +659,7 @@ pub(crate) async fn update(
     let existing = visible_subscription(&shared, &principal, &id, Operation::Update, &ids).await?;
     let now = shared.clock.now();
     let ctx = Context {
-        permission_type: Some(principal.permission_type),
+        permission_type: Some(principal.grants.permission_type),
         subscription_resource: Some(existing.resource.clone()),
         allow_http_loopback: true,
         ..Context::new(now)
@@ -814,8 +814,8 @@ pub(crate) async fn list(
         visibility::can_see(&caller, Owner::of(s))
             && resolve(&s.resource).is_none_or(|r| {
                 authorize(&principal, &r, Operation::List, &ids).is_ok()
-                    || (principal.permission_type != PermissionType::Application
-                        && principal.has("Subscription.Read.All"))
+                    || (principal.grants.permission_type != PermissionType::Application
+                        && principal.grants.has("Subscription.Read.All"))
             })
     };
     let (page, last) = store.page(

@@ -8,7 +8,6 @@ use std::sync::{Mutex, OnceLock};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
-use graph_subs_core::permissions::PermissionType;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rsa::pkcs1::EncodeRsaPrivateKey as _;
 use rsa::traits::PublicKeyParts as _;
@@ -69,28 +68,9 @@ pub struct Principal {
     pub app_id: String,
     /// The signed-in user, or the app's service principal: a subscription's `creatorId`.
     pub object_id: String,
-    /// Delegated (work or personal) or application.
-    pub permission_type: PermissionType,
-    /// The permissions granted (`scp` or `roles`).
-    pub permissions: Vec<String>,
-    /// Whether the user is a Global Administrator.
-    pub admin: bool,
-}
-
-impl Principal {
-    /// What the token grants, as the core sees it.
-    pub fn grants(&self) -> graph_subs_core::grants::Grants {
-        graph_subs_core::grants::Grants {
-            permission_type: self.permission_type,
-            permissions: self.permissions.clone(),
-            admin: self.admin,
-        }
-    }
-
-    /// Whether the token grants `permission` (compared without regard to case).
-    pub fn has(&self, permission: &str) -> bool {
-        self.grants().has(permission)
-    }
+    /// What the token grants (permission type, permissions, admin), as the core reads
+    /// the claims.
+    pub grants: graph_subs_core::grants::Grants,
 }
 
 impl Claims {
@@ -106,9 +86,7 @@ impl Claims {
             tenant_id: self.tid.clone(),
             app_id: self.azp.clone().unwrap_or_else(|| self.appid.clone()),
             object_id: self.oid.clone(),
-            admin: grants.admin,
-            permission_type: grants.permission_type,
-            permissions: grants.permissions,
+            grants,
         }
     }
 }
