@@ -14,6 +14,8 @@ use std::time::SystemTime;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
+use graph_subs_catalogue::quote::thousands;
+
 use crate::bench::{DOC, Machine, load_average, splice_between};
 
 /// The line after which the emulator's generated section starts.
@@ -303,19 +305,6 @@ fn us(value: f64) -> String {
 
 fn mib(bytes: u64) -> String {
     format!("{:.0} MiB", bytes as f64 / (1 << 20) as f64)
-}
-
-/// `12,345`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn setup_name(setup: &str) -> &str {

@@ -102,19 +102,6 @@ const DIRECTORY_QUOTAS: &[Quota] = &[
     Quota::new(100, QuotaScope::AppAndTenant, Together::Service),
 ];
 
-/// `1000` → `1,000`.
-fn thousands(n: u32) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// The Microsoft 365 service that owns a kind of resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
@@ -811,7 +798,7 @@ impl ResourceKind {
         if first.per == QuotaScope::UsersInFilter {
             return Some(format!(
                 "{} users per subscription (in the `$filter`)",
-                thousands(first.limit)
+                crate::quote::thousands(u64::from(first.limit))
             ));
         }
         let parts: Vec<String> = quotas
@@ -827,7 +814,10 @@ impl ResourceKind {
                     QuotaScope::UsersInFilter => "users per subscription",
                 };
                 let noun = if i == 0 { " subscriptions" } else { "" };
-                format!("{}{noun} {per}", thousands(q.limit))
+                format!(
+                    "{}{noun} {per}",
+                    crate::quote::thousands(u64::from(q.limit))
+                )
             })
             .collect();
         let mut text = parts.join("; ");

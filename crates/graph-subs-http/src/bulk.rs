@@ -357,9 +357,7 @@ fn verdict(item: &Item, response: BatchItem) -> Verdict {
             .headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
-            .and_then(|(_, v)| v.as_str()?.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(|s| Duration::from_secs_f64(s.min(300.0)));
+            .and_then(|(_, v)| crate::error::parse_retry_after(v.as_str()?, chrono::Utc::now()));
         return Verdict::Retry(after, failure);
     }
     Verdict::Failed(failure)

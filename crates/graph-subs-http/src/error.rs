@@ -198,11 +198,18 @@ pub(crate) fn retry_after(
     headers: &HeaderMap,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
+    parse_retry_after(
+        headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?,
+        now,
+    )
+}
+
+/// A `Retry-After` value, from a header or a `$batch` item's headers.
+pub(crate) fn parse_retry_after(
+    value: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<Duration> {
+    let value = value.trim();
     if let Ok(seconds) = value.parse::<f64>() {
         return (seconds.is_finite() && seconds >= 0.0)
             .then(|| Duration::from_secs_f64(seconds.min(86_400.0)));

@@ -466,7 +466,7 @@ impl GraphClient {
             .http
             .request(call.method.clone(), &call.url)
             .bearer_auth(token.secret())
-            .header("client-request-id", uuid_like());
+            .header("client-request-id", uuid::Uuid::new_v4().to_string());
         if let Some(body) = &call.body {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -840,17 +840,4 @@ fn grants_of(token: &str) -> Option<Grants> {
         &strings("roles"),
         &strings("wids"),
     ))
-}
-
-fn uuid_like() -> String {
-    let bytes: [u8; 16] = rand::random();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
 }
