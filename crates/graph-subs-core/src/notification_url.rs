@@ -36,16 +36,22 @@ use url::{Host, Url};
 use crate::quote;
 
 /// A notification or lifecycle URL in one of Graph's three forms.
+///
+/// It keeps only the text (24 bytes and the text itself): a store of a million
+/// subscriptions holds two of these each, and a parsed [`Url`] would add about 100 bytes
+/// and a second copy of the text. [`NotificationUrl::url`] parses again when asked; the
+/// text was parsed once already, so that cannot fail.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NotificationUrl {
-    raw: String,
+    raw: Box<str>,
     form: Form,
 }
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Form {
-    Webhook(Url),
-    EventHub(Url),
+    Webhook,
+    /// `EventHub:` and then the namespace's URL.
+    EventHub,
     EventGrid,
 }
 
@@ -193,12 +199,14 @@ impl NotificationUrl {
             }
             Form::EventGrid
         } else if let Some(rest) = strip_prefix_ignore_case(text, EVENT_HUB) {
-            Form::EventHub(parse_absolute(rest, text)?)
+            parse_absolute(rest, text)?;
+            Form::EventHub
         } else {
-            Form::Webhook(parse_absolute(text, text)?)
+            parse_absolute(text, text)?;
+            Form::Webhook
         };
         Ok(NotificationUrl {
-            raw: text.to_owned(),
+            raw: text.into(),
             form,
         })
     }
@@ -212,18 +220,22 @@ impl NotificationUrl {
     /// How Graph delivers to it.
     pub fn delivery(&self) -> Delivery {
         match self.form {
-            Form::Webhook(_) => Delivery::Webhook,
-            Form::EventHub(_) => Delivery::EventHub,
+            Form::Webhook => Delivery::Webhook,
+            Form::EventHub => Delivery::EventHub,
             Form::EventGrid => Delivery::EventGrid,
         }
     }
 
-    /// The HTTP URL of a webhook or an Event Hubs namespace; `None` for Event Grid.
-    pub fn url(&self) -> Option<&Url> {
-        match &self.form {
-            Form::Webhook(url) | Form::EventHub(url) => Some(url),
-            Form::EventGrid => None,
-        }
+    /// The HTTP URL of a webhook or an Event Hubs namespace, parsed again from the text;
+    /// `None` for Event Grid.
+    pub fn url(&self) -> Option<Url> {
+        let text = match self.form {
+            Form::Webhook => &self.raw[..],
+            Form::EventHub => &self.raw[EVENT_HUB.len()..],
+            Form::EventGrid => return None,
+        };
+        // `parse` accepted this very text, and URL parsing is deterministic.
+        Url::parse(text).ok()
     }
 
     /// The URL with its user-info and query values replaced by `***`.
@@ -234,21 +246,21 @@ impl NotificationUrl {
     /// Everything Graph would refuse or could not reach, in a stable order.
     pub fn findings(&self) -> Vec<Finding> {
         let mut found = Vec::new();
-        let url = match &self.form {
-            Form::EventGrid => {
-                let query = self.raw.split_once('?').map_or("", |(_, q)| q);
-                for name in EVENT_GRID_PARAMETERS {
-                    let given = query.split('&').any(|p| {
-                        p.split_once('=')
-                            .is_some_and(|(n, v)| n.eq_ignore_ascii_case(name) && !v.is_empty())
-                    });
-                    if !given {
-                        found.push(Finding::EventGridParameterMissing { name });
-                    }
+        if self.form == Form::EventGrid {
+            let query = self.raw.split_once('?').map_or("", |(_, q)| q);
+            for name in EVENT_GRID_PARAMETERS {
+                let given = query.split('&').any(|p| {
+                    p.split_once('=')
+                        .is_some_and(|(n, v)| n.eq_ignore_ascii_case(name) && !v.is_empty())
+                });
+                if !given {
+                    found.push(Finding::EventGridParameterMissing { name });
                 }
-                return found;
             }
-            Form::Webhook(url) | Form::EventHub(url) => url,
+            return found;
+        }
+        let Some(url) = self.url() else {
+            return found;
         };
         if url.scheme() != "https" {
             found.push(Finding::NotHttps {
@@ -433,6 +445,41 @@ impl<'de> Deserialize<'de> for NotificationUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_is_the_http_url_of_each_form() {
+        let webhook = NotificationUrl::parse("https://Example.com:8443/api/notify?code=k").unwrap();
+        let url = webhook.url().unwrap();
+        assert_eq!(url.host_str(), Some("example.com"));
+        assert_eq!(url.port(), Some(8443));
+        assert_eq!(
+            webhook.as_str(),
+            "https://Example.com:8443/api/notify?code=k"
+        );
+
+        let hub = NotificationUrl::parse(
+            "EventHub:https://ns.servicebus.windows.net/eventhubname/hub?tenantId=contoso.com",
+        )
+        .unwrap();
+        assert_eq!(hub.delivery(), Delivery::EventHub);
+        let url = hub.url().unwrap();
+        assert_eq!(url.scheme(), "https");
+        assert_eq!(url.host_str(), Some("ns.servicebus.windows.net"));
+        assert_eq!(url.path(), "/eventhubname/hub");
+
+        let grid = NotificationUrl::parse(
+            "EventGrid:?azuresubscriptionid=s&resourcegroup=g&partnertopic=t&location=l",
+        )
+        .unwrap();
+        assert_eq!(grid.url(), None);
+    }
+
+    /// A store of a million subscriptions holds two of these each (docs/performance.md).
+    #[test]
+    fn a_notification_url_is_its_text_and_a_tag() {
+        assert!(std::mem::size_of::<NotificationUrl>() <= 24);
+        assert!(std::mem::size_of::<Option<NotificationUrl>>() <= 24);
+    }
 
     fn findings(text: &str) -> Vec<Finding> {
         NotificationUrl::parse(text)

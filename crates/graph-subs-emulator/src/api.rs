@@ -612,7 +612,7 @@ async fn visible_subscription(
     id: &str,
     operation: Operation,
     ids: &RequestIds,
-) -> Result<Subscription, GraphError> {
+) -> Result<(Subscription, Option<Resource>), GraphError> {
     let now = shared.clock.now();
     let mut store = shared.store.lock().await;
     store.purge(now);
@@ -622,10 +622,11 @@ async fn visible_subscription(
         .filter(|s| visibility::can_see(&caller(principal), Owner::of(s)))
         .ok_or_else(|| GraphError::not_found(id).with_ids(ids))?;
     drop(store);
-    if let Some(resource) = resolve(&subscription.resource) {
-        authorize(principal, &resource, operation, ids)?;
+    let resource = resolve(&subscription.resource);
+    if let Some(resource) = &resource {
+        authorize(principal, resource, operation, ids)?;
     }
-    Ok(subscription)
+    Ok((subscription, resource))
 }
 
 /// `GET /{version}/subscriptions/{id}`.
@@ -638,7 +639,7 @@ pub(crate) async fn get(
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
     admit(&shared, &principal, Class::Other, &ids)?;
-    let subscription =
+    let (subscription, _) =
         visible_subscription(&shared, &principal, &id, Operation::List, &ids).await?;
     Ok(entity(&shared, &version, &subscription).into_response())
 }
@@ -656,7 +657,8 @@ pub(crate) async fn update(
     let principal = authenticate(&shared, &headers, &ids)?;
     admit(&shared, &principal, Class::Other, &ids)?;
     let properties = read_body(&body, &headers, &ids)?;
-    let existing = visible_subscription(&shared, &principal, &id, Operation::Update, &ids).await?;
+    let (existing, resource) =
+        visible_subscription(&shared, &principal, &id, Operation::Update, &ids).await?;
     let now = shared.clock.now();
     let ctx = Context {
         permission_type: Some(principal.grants.permission_type),
@@ -671,7 +673,7 @@ pub(crate) async fn update(
     if let Some(expiration) = update.expiration_date_time {
         let rich = existing.include_resource_data.unwrap_or(false);
         let requested = expiration.get();
-        let effective = match resolve(&existing.resource) {
+        let effective = match &resource {
             Some(resource) => {
                 match lifetime::judge_expiration(resource.kind(), rich, requested, now) {
                     ExpirationVerdict::BeyondMaximum { .. } => {

@@ -299,7 +299,8 @@ enum Target<'a> {
 }
 
 fn target(url: &NotificationUrl) -> Target<'_> {
-    match (url.delivery(), url.url().map(|u| u.scheme())) {
+    let parsed = url.url();
+    match (url.delivery(), parsed.as_ref().map(|u| u.scheme())) {
         (Delivery::EventHub | Delivery::EventGrid, _) => Target::OtherService,
         (Delivery::Webhook, Some("https")) => Target::Call(url.as_str()),
         (Delivery::Webhook, Some("http")) if url.is_loopback() => Target::Call(url.as_str()),

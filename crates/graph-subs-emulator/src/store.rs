@@ -22,7 +22,7 @@
 //! - The strings of a stored subscription are shrunk to their length.
 //!
 //! What this cannot shrink is the [`Subscription`] itself (the core's type, kept as is):
-//! about 570 bytes inline plus its strings, most of the total.
+//! about 380 bytes inline plus its strings, most of the total.
 //!
 //! List's first page costs O(page size) when the caller sees the tenant's subscriptions
 //! in order; a caller who sees few of many (an app listing beside another app's

@@ -756,15 +756,16 @@ fn check_url(field: &str, text: &str, allow_http_loopback: bool, out: &mut Diagn
         }
     };
     let shown = url.redacted();
-    let host = url
-        .url()
+    let parsed = url.url();
+    let host = parsed
+        .as_ref()
         .and_then(|u| u.host_str())
         .map(|h| shortened(h).to_string())
         .unwrap_or_default();
     let findings = url.findings();
     let local_http = allow_http_loopback
         && findings.contains(&Finding::Loopback)
-        && url.url().is_some_and(|u| u.scheme() == "http");
+        && parsed.is_some_and(|u| u.scheme() == "http");
     for finding in findings {
         match finding {
             Finding::NotHttps { scheme } => {
