@@ -185,7 +185,16 @@ impl Verdict {
     }
 }
 
+/// The load generator goal 1 is judged by: the bench's minimal HTTP/1.1 client. The
+/// load by reqwest (the client `graph-subs` uses) is reported beside it, not judged.
+pub const GOAL_CLIENT: &str = "raw-http1";
+
 impl PatchRun {
+    /// Whether this load is judged by goal 1.
+    pub fn judged(&self) -> bool {
+        self.client == GOAL_CLIENT
+    }
+
     /// Goal 1.
     pub fn verdict(&self, quick: bool) -> Verdict {
         Verdict::of(
@@ -337,7 +346,7 @@ pub fn render(results: &Results, machine: &Machine) -> String {
         );
     }
     s.push_str("\n### Goals\n\n| goal | target | measured | verdict |\n|---|---|---|:---:|\n");
-    for run in &results.patch {
+    for run in results.patch.iter().filter(|r| r.judged()) {
         let _ = writeln!(
             s,
             "| 1. PATCH renewals, concurrency {}, {} | ≥ {} per second, p99 < {} | {} per second, p99 {}{} | {} |",
@@ -409,23 +418,32 @@ pub fn render(results: &Results, machine: &Machine) -> String {
             cpu
         );
     }
-    if let Some(cost) = results
+    let apart: Vec<(&str, f64, f64)> = results
         .patch
         .iter()
-        .find_map(|r| match r.cpu_us_per_request() {
-            (Some(client), Some(server), _) => Some((client, server)),
+        .filter_map(|r| match r.cpu_us_per_request() {
+            (Some(client), Some(server), _) => Some((r.client.as_str(), client, server)),
             _ => None,
         })
-    {
-        let (client, server) = cost;
+        .collect();
+    if !apart.is_empty() {
+        s.push_str("\nCPU time per renewal, measured apart:\n\n");
+        for (name, client, server) in &apart {
+            let _ = writeln!(
+                s,
+                "- with {name}: the emulator {}, the client {}; on {} otherwise idle CPUs, together at most about {} renewals per second;",
+                us(*server),
+                us(*client),
+                machine.cpus,
+                thousands((machine.cpus as f64 * 1e6 / (client + server)).round() as u64),
+            );
+        }
+        let fastest = apart.iter().map(|a| a.2).fold(f64::INFINITY, f64::min);
         let _ = writeln!(
             s,
-            "\nCPU time per renewal, measured apart: the emulator {}, the client {}. On {} otherwise idle CPUs, client and emulator together could not exceed about {} renewals per second; the emulator alone, about {}.",
-            us(server),
-            us(client),
-            machine.cpus,
-            thousands((machine.cpus as f64 * 1e6 / (client + server)).round() as u64),
-            thousands((machine.cpus as f64 * 1e6 / server).round() as u64),
+            "- the emulator alone (at its {} per renewal), about {}.",
+            us(fastest),
+            thousands((machine.cpus as f64 * 1e6 / fastest).round() as u64),
         );
     }
 
@@ -503,14 +521,25 @@ mod tests {
             "Measured 2026-11-23 10:00 UTC with rustc 1.95.0, on 2 CPU(s) (Test CPU).",
             "| 1. PATCH renewals, concurrency 32, client and emulator in one process | ≥ 20,000 per second, p99 < 5.00 ms | 8,000 per second, p99 9.00 ms | **FAIL** |",
             "| 1. PATCH renewals, concurrency 32, client in a process of its own | ≥ 20,000 per second, p99 < 5.00 ms | 21,000 per second, p99 4.00 ms | PASS |",
+            "| client in a process of its own | reqwest | 10.0 s | 150,000 | 0 | 15,000 | 1.50 ms | 3.00 ms | 6.00 ms | 7.00 ms | 8.00 ms | emulator 40 µs, client 45 µs |",
             "| 2. 1,000,000 stored subscriptions | < 1024 MiB resident | 954 MiB (1000 bytes each) | PASS |",
             "| 3. List page 1 flat in the number stored | median at 1,000,000 ≤ 2 × median at 1,000 | 500 µs → 600 µs (× 1.20) | PASS |",
-            "| client in a process of its own | reqwest | 10.0 s | 210,000 | 0 | 21,000 | 1.00 ms | 2.00 ms | 4.00 ms | 5.00 ms | 6.00 ms | emulator 40 µs, client 30 µs |",
-            "CPU time per renewal, measured apart: the emulator 40 µs, the client 30 µs. On 2 otherwise idle CPUs, client and emulator together could not exceed about 28,571 renewals per second; the emulator alone, about 50,000.",
+            "| client in a process of its own | raw-http1 | 10.0 s | 210,000 | 0 | 21,000 | 1.00 ms | 2.00 ms | 4.00 ms | 5.00 ms | 6.00 ms | emulator 40 µs, client 30 µs |",
+            "- with raw-http1: the emulator 40 µs, the client 30 µs; on 2 otherwise idle CPUs, together at most about 28,571 renewals per second;",
+            "- with reqwest: the emulator 40 µs, the client 45 µs; on 2 otherwise idle CPUs, together at most about 23,529 renewals per second;",
+            "- the emulator alone (at its 40 µs per renewal), about 50,000.",
             "| 1,000,000 | another tenant (sees none) | 10 | 90 µs | 100 µs | 110 µs | 120 µs |",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }
+    }
+
+    #[test]
+    fn the_reqwest_load_is_reported_but_not_judged() {
+        let text = render(&fixture(), &machine());
+        let goals = text.split("### PATCH renewals").next().unwrap();
+        assert_eq!(goals.matches("| 1. PATCH renewals").count(), 2, "{goals}");
+        assert!(!goals.contains("15,000 per second"), "{goals}");
     }
 
     #[test]

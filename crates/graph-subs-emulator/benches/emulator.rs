@@ -2,9 +2,13 @@
 //! validation and throttling off:
 //!
 //! 1. `patch`: PATCH renewals (`{"expirationDateTime": ...}`) by 32 concurrent keep-alive
-//!    HTTP/1.1 clients (reqwest, one connection each) for a fixed time: throughput and
-//!    latency percentiles. Twice: client and emulator in one process (two tokio runtimes
-//!    sharing the CPUs), and the client in a process of its own.
+//!    HTTP/1.1 connections for a fixed time: throughput and latency percentiles. The load
+//!    generator is a minimal HTTP/1.1 client (a request written whole, the answer read by
+//!    `httparse` and its `Content-Length`), as `wrk` or `oha` would be, so that the
+//!    client's CPU, which shares the 2 CPUs with the emulator, is as small as it can be:
+//!    once with client and emulator in one process (two tokio runtimes), once with the
+//!    client in a process of its own. A third load, by reqwest (the client `graph-subs`
+//!    uses) in a process of its own, is reported beside them and judged by no goal.
 //! 2. `memory`: the resident memory (`VmRSS`) one million stored subscriptions add, in a
 //!    process that does nothing else.
 //! 3. `list`: the latency of List's first page with 1k, 10k, 100k and 1M stored, for a
@@ -73,6 +77,25 @@ struct Options {
     json: Option<String>,
     seconds: f64,
     quick: bool,
+    client: Client,
+}
+
+/// The HTTP client of a PATCH load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Client {
+    /// The minimal load generator: what the goal is judged by.
+    Raw,
+    /// reqwest, as `graph-subs-http` uses it.
+    Reqwest,
+}
+
+impl Client {
+    fn name(self) -> &'static str {
+        match self {
+            Client::Raw => "raw-http1",
+            Client::Reqwest => "reqwest",
+        }
+    }
 }
 
 impl Options {
@@ -81,6 +104,7 @@ impl Options {
             json: None,
             seconds: 10.0,
             quick: false,
+            client: Client::Raw,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -96,6 +120,13 @@ impl Options {
                 "--quick" => {
                     options.quick = true;
                     options.seconds = 2.0;
+                }
+                "--client" => {
+                    options.client = match args.next().as_deref() {
+                        Some("raw-http1") => Client::Raw,
+                        Some("reqwest") => Client::Reqwest,
+                        _ => return Err("--client needs raw-http1 or reqwest".into()),
+                    }
                 }
                 // Cargo passes `--bench` to every bench binary; a filter is not used.
                 _ => {}
@@ -156,6 +187,12 @@ fn orchestrate(options: &Options) -> Result<()> {
     eprintln!("emulator bench: PATCH load, client in its own process...");
     let separate = patch_separate(options)?;
     report_patch(&separate);
+    eprintln!("emulator bench: PATCH load, reqwest in its own process...");
+    let reqwest = patch_separate(&Options {
+        client: Client::Reqwest,
+        ..options.clone()
+    })?;
+    report_patch(&reqwest);
     eprintln!("emulator bench: memory...");
     let memory = child("memory", options)?;
     eprintln!(
@@ -184,7 +221,7 @@ fn orchestrate(options: &Options) -> Result<()> {
         );
     }
     let results = json!({
-        "patch": [in_process, separate],
+        "patch": [in_process, separate, reqwest],
         "memory": memory,
         "list": list,
         "quick": options.quick,
@@ -202,8 +239,9 @@ fn orchestrate(options: &Options) -> Result<()> {
 
 fn report_patch(result: &Value) {
     eprintln!(
-        "  {}: {:.0} requests/s, p50 {:.0} µs, p99 {:.0} µs, {} errors",
+        "  {} ({}): {:.0} requests/s, p50 {:.0} µs, p99 {:.0} µs, {} errors",
         result["setup"],
+        result["client"],
         result["throughput"].as_f64().unwrap_or(0.0),
         result["latency_us"]["p50"].as_f64().unwrap_or(0.0),
         result["latency_us"]["p99"].as_f64().unwrap_or(0.0),
@@ -217,7 +255,9 @@ fn command(role: &str, options: &Options) -> Result<Command> {
     command
         .env(ROLE, role)
         .arg("--seconds")
-        .arg(options.seconds.to_string());
+        .arg(options.seconds.to_string())
+        .arg("--client")
+        .arg(options.client.name());
     if options.quick {
         command.arg("--quick");
     }
@@ -350,7 +390,7 @@ fn patch_in_process(options: &Options) -> Result<Value> {
     let server = server_runtime()?;
     let (emulator, target) = server.block_on(patch_target())?;
     let cpu_before = cpu_seconds("self");
-    let mut result = client_runtime()?.block_on(load(&target, options.seconds))?;
+    let mut result = client_runtime()?.block_on(load(&target, options.seconds, options.client))?;
     result["setup"] = json!("in-process");
     result["cpu_seconds_process"] = json!(cpu_seconds("self") - cpu_before);
     server.block_on(emulator.shutdown())?;
@@ -374,7 +414,7 @@ fn patch_client(options: &Options) -> Result<Value> {
     std::io::stdin().read_line(&mut line)?;
     let target = Target::from_json(&serde_json::from_str(&line)?)?;
     let cpu_before = cpu_seconds("self");
-    let mut result = client_runtime()?.block_on(load(&target, options.seconds))?;
+    let mut result = client_runtime()?.block_on(load(&target, options.seconds, options.client))?;
     result["cpu_seconds_client"] = json!(cpu_seconds("self") - cpu_before);
     Ok(result)
 }
@@ -420,7 +460,7 @@ fn patch_separate(options: &Options) -> Result<Value> {
 
 /// 32 keep-alive clients renewing the target's subscriptions for `seconds` after a
 /// warm-up; every answer must be 200.
-async fn load(target: &Target, seconds: f64) -> Result<Value> {
+async fn load(target: &Target, seconds: f64, client: Client) -> Result<Value> {
     let target = Arc::new(target.clone());
     let start = Instant::now();
     let measure_from = start + WARM_UP;
@@ -429,7 +469,10 @@ async fn load(target: &Target, seconds: f64) -> Result<Value> {
     for worker in 0..CONCURRENCY {
         let target = target.clone();
         tasks.push(tokio::spawn(async move {
-            renew(&target, worker, measure_from, end).await
+            match client {
+                Client::Raw => renew_raw(&target, worker, measure_from, end).await,
+                Client::Reqwest => renew(&target, worker, measure_from, end).await,
+            }
         }));
     }
     let mut latencies: Vec<u64> = Vec::new();
@@ -444,7 +487,7 @@ async fn load(target: &Target, seconds: f64) -> Result<Value> {
     let elapsed = last.duration_since(measure_from).as_secs_f64();
     latencies.sort_unstable();
     Ok(json!({
-        "client": "reqwest",
+        "client": client.name(),
         "concurrency": CONCURRENCY,
         "subscriptions": target.ids.len(),
         "seconds": elapsed,
@@ -462,6 +505,17 @@ struct Outcome {
     /// Requests answered, warm-up included (CPU time is measured over them all).
     all: u64,
     last: Instant,
+}
+
+impl Outcome {
+    fn new(measure_from: Instant) -> Outcome {
+        Outcome {
+            latencies_ns: Vec::with_capacity(1 << 16),
+            errors: 0,
+            all: 0,
+            last: measure_from,
+        }
+    }
 }
 
 /// One client: its own connection, renewing every 32nd subscription in turn.
@@ -484,12 +538,7 @@ async fn renew(
         .step_by(CONCURRENCY)
         .map(|id| format!("{}/v1.0/subscriptions/{id}", target.base_url))
         .collect();
-    let mut outcome = Outcome {
-        latencies_ns: Vec::with_capacity(1 << 16),
-        errors: 0,
-        all: 0,
-        last: measure_from,
-    };
+    let mut outcome = Outcome::new(measure_from);
     for url in mine.iter().cycle() {
         let sent = Instant::now();
         if sent >= end {
@@ -508,6 +557,84 @@ async fn renew(
         outcome.all += 1;
         if sent >= measure_from {
             if ok {
+                outcome.latencies_ns.push((done - sent).as_nanos() as u64);
+            } else {
+                outcome.errors += 1;
+            }
+            outcome.last = done;
+        }
+    }
+    Ok(outcome)
+}
+
+/// One connection of the minimal client: each request written whole, each answer read
+/// to the end of its `Content-Length` body (the emulator always sends one), renewing
+/// every 32nd subscription in turn.
+async fn renew_raw(
+    target: &Target,
+    worker: usize,
+    measure_from: Instant,
+    end: Instant,
+) -> Result<Outcome> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let authority = target
+        .base_url
+        .strip_prefix("http://")
+        .ok_or("the raw client speaks http:// only")?;
+    let mut stream = tokio::net::TcpStream::connect(authority).await?;
+    stream.set_nodelay(true)?;
+    let body = format!(r#"{{"expirationDateTime":"{}"}}"#, target.expiration);
+    let requests: Vec<Vec<u8>> = target
+        .ids
+        .iter()
+        .skip(worker)
+        .step_by(CONCURRENCY)
+        .map(|id| {
+            format!(
+                "PATCH /v1.0/subscriptions/{id} HTTP/1.1\r\nhost: {authority}\r\n\
+                 authorization: Bearer {}\r\ncontent-type: application/json\r\n\
+                 content-length: {}\r\n\r\n{body}",
+                target.token,
+                body.len()
+            )
+            .into_bytes()
+        })
+        .collect();
+    let mut outcome = Outcome::new(measure_from);
+    let mut buffer: Vec<u8> = Vec::with_capacity(8192);
+    for request in requests.iter().cycle() {
+        let sent = Instant::now();
+        if sent >= end {
+            break;
+        }
+        stream.write_all(request).await?;
+        buffer.clear();
+        let (status, whole) = loop {
+            if stream.read_buf(&mut buffer).await? == 0 {
+                return Err("the emulator closed the connection".into());
+            }
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut answer = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(head) = answer.parse(&buffer)? {
+                let length = answer
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                    .and_then(|h| std::str::from_utf8(h.value).ok()?.parse::<usize>().ok())
+                    .ok_or("an answer without Content-Length")?;
+                break (answer.code.unwrap_or(0), head + length);
+            }
+        };
+        while buffer.len() < whole {
+            if stream.read_buf(&mut buffer).await? == 0 {
+                return Err("the emulator closed the connection mid-answer".into());
+            }
+        }
+        let done = Instant::now();
+        outcome.all += 1;
+        if sent >= measure_from {
+            if status == 200 {
                 outcome.latencies_ns.push((done - sent).as_nanos() as u64);
             } else {
                 outcome.errors += 1;
