@@ -228,6 +228,7 @@ fn admit(
             Class::List => (throttle.list, "List requests"),
             Class::Other => (throttle.other, "create, get, update and delete requests"),
         };
+        shared.counters.throttled();
         tracing::warn!(app = %principal.app_id, tenant = %principal.tenant_id, ?class, "throttled");
         GraphError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -285,6 +286,7 @@ pub(crate) async fn faults(
     request: Request,
     next: Next,
 ) -> Response {
+    shared.counters.request();
     if shared.faults.is_empty() || request.extensions().get::<BatchItem>().is_some() {
         return next.run(request).await;
     }
@@ -313,6 +315,7 @@ pub(crate) async fn faults(
                     "The service is unavailable (an injected fault).",
                 ),
             };
+            shared.counters.fault();
             tracing::info!(status = status.as_u16(), "fault injected");
             let error = GraphError::new(status, code, message)
                 .retry_after_duration(shared.faults.retry_after());
@@ -325,6 +328,7 @@ pub(crate) async fn faults(
         Fault::Drop => {
             // Carried out, then the answer is lost: the connection closes without it.
             let _ = next.run(request).await;
+            shared.counters.fault();
             tracing::info!("fault injected: answer dropped");
             let lost = futures_util::stream::once(async {
                 Err::<Bytes, std::io::Error>(std::io::Error::other("answer dropped by --faults"))
@@ -839,6 +843,11 @@ pub(crate) async fn list(
         ));
     }
     Ok(Json(answer).into_response())
+}
+
+/// `GET /emulator/stats`: requests answered, throttled, faults injected.
+pub(crate) async fn stats(State(shared): State<Arc<Shared>>) -> Json<crate::Stats> {
+    Json(shared.counters.read())
 }
 
 /// `GET /emulator/clock`.

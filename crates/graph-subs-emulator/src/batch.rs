@@ -21,7 +21,8 @@ use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, http};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
@@ -45,7 +46,8 @@ struct Item {
     url: String,
     #[serde(default)]
     headers: HashMap<String, String>,
-    body: Option<Value>,
+    /// Passed on as written: the request's handler reads it.
+    body: Option<Box<RawValue>>,
     #[serde(default)]
     depends_on: Vec<String>,
 }
@@ -78,8 +80,13 @@ pub(crate) async fn batch(
         )));
     }
     let order = order(&batch.requests).map_err(bad)?;
-    let router = crate::router(shared.clone());
-    let mut answers: HashMap<&str, Value> = HashMap::new();
+    let router = shared
+        .batch_router
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .unwrap_or_else(|| crate::router(shared.clone()));
+    let mut answers: HashMap<&str, Answer> = HashMap::new();
     let mut succeeded: HashSet<&str> = HashSet::new();
     for index in order {
         let item = &batch.requests[index];
@@ -88,23 +95,18 @@ pub(crate) async fn batch(
             .iter()
             .find(|d| !succeeded.contains(d.as_str()))
         {
-            json!({
-                "id": item.id,
-                "status": 424,
-                "body": {"error": {
-                    "code": "FailedDependency",
-                    "message": format!(
-                        "The request depends on request {} of the batch, which failed.",
-                        graph_subs_core::quote::shortened(failed)
-                    ),
-                }},
-            })
+            Answer::error(
+                item,
+                424,
+                "FailedDependency",
+                format!(
+                    "The request depends on request {} of the batch, which failed.",
+                    graph_subs_core::quote::shortened(failed)
+                ),
+            )
         } else {
             let answer = run(&router, &version, &headers, item).await;
-            if answer["status"]
-                .as_u64()
-                .is_some_and(|s| (200..300).contains(&s))
-            {
+            if (200..300).contains(&answer.status) {
                 succeeded.insert(&item.id);
             }
             answer
@@ -112,12 +114,14 @@ pub(crate) async fn batch(
         answers.insert(&item.id, answer);
     }
     // Answers in the order the requests were given.
-    let responses: Vec<Value> = batch
+    let responses: Vec<Answer> = batch
         .requests
         .iter()
         .filter_map(|item| answers.remove(item.id.as_str()))
         .collect();
-    Ok(Json(json!({ "responses": responses })).into_response())
+    // Written straight from the typed answers: through a `Value`, every answer's body
+    // would be parsed into a tree again.
+    Ok(Json(Responses { responses }).into_response())
 }
 
 /// The order to run the requests in: given order, each after its dependencies.
@@ -172,15 +176,49 @@ fn order(items: &[Item]) -> Result<Vec<usize>, String> {
     Ok(order)
 }
 
+/// The batch's answer.
+#[derive(Debug, Serialize)]
+struct Responses {
+    responses: Vec<Answer>,
+}
+
+/// One request's answer in the batch's `responses`.
+#[derive(Debug, Serialize)]
+struct Answer {
+    id: String,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<serde_json::Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<AnswerBody>,
+}
+
+/// A body as the request's handler wrote it (JSON, passed on without being parsed
+/// again), or one the batch writes.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum AnswerBody {
+    Written(Box<RawValue>),
+    Value(Value),
+}
+
+impl Answer {
+    /// An answer in Graph's error shape, for a request the batch does not run.
+    fn error(item: &Item, status: u16, code: &str, message: String) -> Answer {
+        Answer {
+            id: item.id.clone(),
+            status,
+            headers: None,
+            body: Some(AnswerBody::Value(
+                json!({"error": {"code": code, "message": message}}),
+            )),
+        }
+    }
+}
+
 /// Serves one request of the batch through the emulator's router.
-async fn run(router: &axum::Router, version: &str, outer: &HeaderMap, item: &Item) -> Value {
-    let refuse = |message: String| {
-        json!({
-            "id": item.id,
-            "status": 400,
-            "body": {"error": {"code": "BadRequest", "message": message}},
-        })
-    };
+async fn run(router: &axum::Router, version: &str, outer: &HeaderMap, item: &Item) -> Answer {
+    let refuse = |message: String| Answer::error(item, 400, "BadRequest", message);
     let Ok(method) = Method::from_bytes(item.method.to_ascii_uppercase().as_bytes()) else {
         return refuse(format!(
             "Invalid method {}.",
@@ -203,17 +241,15 @@ async fn run(router: &axum::Router, version: &str, outer: &HeaderMap, item: &Ite
     // only.
     let segment = relative.split(['/', '?']).next().unwrap_or_default();
     if segment != "subscriptions" {
-        return json!({
-            "id": item.id,
-            "status": 404,
-            "body": {"error": {
-                "code": "BadRequest",
-                "message": format!(
-                    "Resource not found for the segment '{}'; the emulator's batch serves the subscription API: /subscriptions, /subscriptions/{{id}}, /subscriptions/{{id}}/reauthorize.",
-                    graph_subs_core::quote::shortened(segment)
-                ),
-            }},
-        });
+        return Answer::error(
+            item,
+            404,
+            "BadRequest",
+            format!(
+                "Resource not found for the segment '{}'; the emulator's batch serves the subscription API: /subscriptions, /subscriptions/{{id}}, /subscriptions/{{id}}/reauthorize.",
+                graph_subs_core::quote::shortened(segment)
+            ),
+        );
     }
     let uri = format!("/{version}/{relative}");
     let mut request = http::Request::builder().method(method).uri(&uri);
@@ -235,7 +271,7 @@ async fn run(router: &axum::Router, version: &str, outer: &HeaderMap, item: &Ite
             {
                 request = request.header("content-type", "application/json");
             }
-            Body::from(body.to_string())
+            Body::from(body.get().to_owned())
         }
         None => Body::empty(),
     };
@@ -260,10 +296,17 @@ async fn run(router: &axum::Router, version: &str, outer: &HeaderMap, item: &Ite
     let bytes = axum::body::to_bytes(response.into_body(), 4 << 20)
         .await
         .unwrap_or_default();
-    let mut answer = json!({ "id": item.id, "status": status, "headers": headers });
-    if !bytes.is_empty() {
-        answer["body"] = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    let body = (!bytes.is_empty()).then(|| {
+        // The handlers answer JSON; anything else goes as a string.
+        match String::from_utf8(bytes.to_vec()).map(RawValue::from_string) {
+            Ok(Ok(raw)) => AnswerBody::Written(raw),
+            _ => AnswerBody::Value(Value::String(String::from_utf8_lossy(&bytes).into_owned())),
+        }
+    });
+    Answer {
+        id: item.id.clone(),
+        status,
+        headers: Some(headers),
+        body,
     }
-    answer
 }

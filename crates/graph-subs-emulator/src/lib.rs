@@ -59,6 +59,7 @@ mod error;
 mod faults;
 mod identity;
 mod persist;
+mod stats;
 mod store;
 mod throttle;
 mod tls;
@@ -81,6 +82,7 @@ pub use identity::{
     TokenError, TokenSpec,
 };
 pub use persist::StateError;
+pub use stats::Stats;
 pub use throttle::{Limit, Throttle, ThrottleSyntaxError};
 pub use tls::TlsSettings;
 
@@ -260,6 +262,8 @@ impl Emulator {
             faults: faults::Injector::new(self.config.faults.clone(), self.config.seed),
             state: OnceLock::new(),
             delivery,
+            counters: stats::Counters::default(),
+            batch_router: std::sync::Mutex::new(None),
             config: self.config,
         });
         if let Some(path) = shared.config.state.clone() {
@@ -278,6 +282,10 @@ impl Emulator {
             );
         }
         let app = router(shared.clone());
+        *shared
+            .batch_router
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(app.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let ca_pem = certificates.as_ref().map(|c| c.ca_pem.clone());
         let server = tokio::spawn(async move {
@@ -401,6 +409,10 @@ pub(crate) struct Shared {
     pub(crate) faults: faults::Injector,
     pub(crate) state: OnceLock<persist::State>,
     pub(crate) delivery: delivery::Deliveries,
+    pub(crate) counters: stats::Counters,
+    /// The router `$batch` serves its requests through, built once: it holds this
+    /// `Shared`, so stopping the emulator takes it out again (no cycle outlives it).
+    pub(crate) batch_router: std::sync::Mutex<Option<Router>>,
     pub(crate) config: Config,
 }
 
@@ -431,6 +443,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/{tenant}/discovery/v2.0/keys", get(api::jwks))
         .route("/emulator/clock", get(api::clock_now).post(api::clock_move))
+        .route("/emulator/stats", get(api::stats))
         .route("/emulator/token", post(api::emulator_token))
         .merge(delivery::routes())
         .fallback(api::not_found)
@@ -491,6 +504,11 @@ impl RunningEmulator {
         self.shared.clock.now()
     }
 
+    /// What it has answered so far: requests, throttled requests, injected faults.
+    pub fn stats(&self) -> Stats {
+        self.shared.counters.read()
+    }
+
     /// How many subscriptions it holds (expired ones included until a request purges them).
     pub async fn subscription_count(&self) -> usize {
         self.shared.store.lock().await.len()
@@ -528,6 +546,11 @@ impl RunningEmulator {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.shared
+            .batch_router
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
     }
 }
 

@@ -147,6 +147,25 @@ async fn throttling_answers_429_with_retry_after_per_app_and_tenant() {
     assert_eq!(statuses, [201, 201, 429]);
     assert!(answer.json["responses"][2]["headers"]["retry-after"].is_string());
 
+    // The counters say it all: 7 requests alone (5 Lists, another app's, a create), the
+    // batch and its 3, and 2 throttled (the fourth List, the batch's third create).
+    let expected = graph_subs_emulator::Stats {
+        requests: 7 + 1 + 3,
+        throttled: 2,
+        faults_injected: 0,
+    };
+    assert_eq!(e.stats(), expected);
+    let stats: Value = reqwest::get(format!("{}/emulator/stats", e.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stats,
+        json!({"requests": 11, "throttled": 2, "faultsInjected": 0})
+    );
+
     let off = builder()
         .throttle(Throttle::OFF)
         .build()
@@ -269,11 +288,17 @@ async fn faults_are_injected_reproducibly_and_a_dropped_answer_was_carried_out()
                 };
                 outcomes.push(outcome);
             }
-            outcomes
+            (outcomes, e.stats())
         }
     };
-    let first = run(42).await;
-    assert_eq!(first, run(42).await, "the same seed draws the same faults");
+    let (first, stats) = run(42).await;
+    assert_eq!(
+        first,
+        run(42).await.0,
+        "the same seed draws the same faults"
+    );
+    let injected = first.iter().filter(|o| *o != "200").count() as u64;
+    assert_eq!((stats.requests, stats.faults_injected), (40, injected));
     for expected in ["200", "503", "drop"] {
         assert!(first.iter().any(|o| o == expected), "{expected}: {first:?}");
     }
