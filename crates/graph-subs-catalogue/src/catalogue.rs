@@ -982,13 +982,10 @@ fn path_tokens(path: &ResourcePath) -> Vec<PathToken<'_>> {
 
 /// How many literals of `pattern` the path matches, or `None` when it does not match.
 fn match_score(pattern: Pattern, tokens: &[PathToken<'_>]) -> Option<usize> {
-    // Most patterns are of another length: counting their separators rules them out
-    // before any name is compared (`resolve` tries every pattern).
-    if pattern.spec.path.bytes().filter(|&b| b == b'/').count() + 1 != tokens.len() {
-        return None;
-    }
     let mut literals = 0;
+    let mut count = 0;
     for (want, got) in pattern.tokens().zip(tokens) {
+        count += 1;
         match (want, got) {
             (PatternToken::Param, _) => {}
             (PatternToken::Literal(l), PathToken::Name(n)) if l.eq_ignore_ascii_case(n) => {
@@ -997,7 +994,7 @@ fn match_score(pattern: Pattern, tokens: &[PathToken<'_>]) -> Option<usize> {
             _ => return None,
         }
     }
-    Some(literals)
+    (count == tokens.len() && pattern.tokens().count() == tokens.len()).then_some(literals)
 }
 
 /// Whose data a path addresses, when it starts with `me` or `users/{id}`.

@@ -264,6 +264,7 @@ impl GraphClientBuilder {
                 limit: Semaphore::new(self.concurrency),
                 preflight: self.preflight,
                 allow_http_loopback: self.allow_http_loopback,
+                grants: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -287,6 +288,9 @@ struct Inner {
     limit: Semaphore,
     preflight: Preflight,
     allow_http_loopback: bool,
+    /// The grants of the last token read: a token is read on every request, and the
+    /// same one for an hour. (The token is a [`Secret`]: `Debug` never shows it.)
+    grants: std::sync::Mutex<Option<(Secret, Option<Grants>)>>,
 }
 
 /// Which pacing window a request counts in.
@@ -385,7 +389,15 @@ impl GraphClient {
     /// for a token that is not a JWT.
     pub async fn grants(&self) -> Result<Option<Grants>, Error> {
         let token = self.inner.tokens.token().await?;
-        Ok(grants_of(token.secret()))
+        let mut last = self.inner.grants.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((text, grants)) = last.as_ref()
+            && text.expose() == token.secret()
+        {
+            return Ok(grants.clone());
+        }
+        let grants = grants_of(token.secret());
+        *last = Some((Secret::new(token.secret()), grants.clone()));
+        Ok(grants)
     }
 
     async fn send(&self, call: Call<'_>) -> Result<Answer, Error> {
@@ -490,6 +502,11 @@ impl GraphClient {
     }
 
     fn decode<T: DeserializeOwned>(&self, url: &str, body: &[u8]) -> Result<T, Error> {
+        // Plain serde first; only a body that fails is read again to name the path
+        // (tracking it costs as much as the parse itself).
+        if let Ok(value) = serde_json::from_slice(body) {
+            return Ok(value);
+        }
         let mut deserializer = serde_json::Deserializer::from_slice(body);
         serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
             let path = e.path().to_string();

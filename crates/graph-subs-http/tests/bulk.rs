@@ -105,3 +105,31 @@ async fn renewals_and_deletions_survive_a_faulty_graph() {
     assert_eq!(bad.failed.len(), 2, "{bad:?}");
     assert!(bad.failed.iter().any(|f| f.status == Some(404)), "{bad:?}");
 }
+
+/// The client remembers the last token's grants (read on every request); its `Debug`
+/// output still shows no token.
+#[tokio::test]
+async fn the_remembered_grants_keep_the_token_out_of_debug_output() {
+    let e = Emulator::builder()
+        .endpoint_validation(false)
+        .build()
+        .start()
+        .await
+        .unwrap();
+    let token = e.token(&TokenSpec::application(e.tenant_id(), APP, &["Mail.Read"]));
+    let c = GraphClient::builder()
+        .base_url(format!("{}/v1.0", e.base_url()))
+        .token_provider(StaticToken::new(token.clone()))
+        .build()
+        .unwrap();
+    let first = c
+        .grants()
+        .await
+        .unwrap()
+        .expect("the emulator's token has claims");
+    assert!(first.has("Mail.Read"));
+    assert_eq!(c.grants().await.unwrap(), Some(first));
+    let shown = format!("{c:?}");
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(!shown.contains(signature), "{shown}");
+}
