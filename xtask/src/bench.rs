@@ -241,6 +241,33 @@ pub struct Machine {
 }
 
 impl Machine {
+    /// The lines every generated section starts with: when, with what, on what, under
+    /// which load.
+    pub fn header(&self) -> String {
+        let mut s = format!(
+            "Measured {} with {}, on {} CPU(s) ({}).\n",
+            self.date, self.rustc, self.cpus, self.cpu
+        );
+        if let Some((before, after)) = &self.load {
+            let _ = writeln!(
+                s,
+                "Load average (1, 5, 15 min) before the run: {before}; after: {after}."
+            );
+        }
+        s
+    }
+
+    /// A fixed machine for the renderers' tests.
+    pub fn for_tests() -> Machine {
+        Machine {
+            date: "2026-11-23 10:00 UTC".into(),
+            rustc: "rustc 1.95.0".into(),
+            cpu: "Test CPU".into(),
+            cpus: 2,
+            load: Some(("1.00 0.50 0.25".into(), "2.00 1.00 0.50".into())),
+        }
+    }
+
     /// This machine, for results written at `date`; `load_before` is `/proc/loadavg` as
     /// read before the run, if this process ran it.
     pub fn here(root: &Path, date: SystemTime, load_before: Option<String>) -> Machine {
@@ -319,18 +346,7 @@ pub fn size(bytes: u64) -> String {
 
 /// The generated part of the document: the machine, every result, the linearity table.
 pub fn render(results: &[Measurement], machine: &Machine) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "Measured {} with {}, on {} CPU(s) ({}).",
-        machine.date, machine.rustc, machine.cpus, machine.cpu
-    );
-    if let Some((before, after)) = &machine.load {
-        let _ = writeln!(
-            s,
-            "Load average (1, 5, 15 min) before the run: {before}; after: {after}."
-        );
-    }
+    let mut s = machine.header();
     let _ = writeln!(
         s,
         "Times are criterion's estimates of one iteration: the mean, its 95% confidence interval, the median."
@@ -577,13 +593,7 @@ mod tests {
     }
 
     fn machine() -> Machine {
-        Machine {
-            date: "2026-11-23 10:00 UTC".into(),
-            rustc: "rustc 1.95.0".into(),
-            cpu: "Test CPU".into(),
-            cpus: 2,
-            load: Some(("1.00 0.50 0.25".into(), "2.00 1.00 0.50".into())),
-        }
+        Machine::for_tests()
     }
 
     #[test]

@@ -7,16 +7,15 @@
 //! `cargo bench` and reads a file.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::SystemTime;
+use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use serde::Deserialize;
 
 use graph_subs_catalogue::quote::thousands;
 
-use crate::bench::{DOC, Machine, load_average, splice_between};
+use crate::bench::Machine;
+use crate::json_bench::{self, Spec, Verdict};
 
 /// The line after which the emulator's generated section starts.
 pub const BEGIN: &str = "<!-- emulator-bench:begin -->";
@@ -156,35 +155,6 @@ pub struct Results {
     pub seconds: f64,
 }
 
-/// One goal's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Met.
-    Pass,
-    /// Missed.
-    Fail,
-    /// Not measured at the goal's size (a quick run).
-    NotJudged,
-}
-
-impl Verdict {
-    fn of(met: bool, judged: bool) -> Verdict {
-        match (judged, met) {
-            (false, _) => Verdict::NotJudged,
-            (true, true) => Verdict::Pass,
-            (true, false) => Verdict::Fail,
-        }
-    }
-
-    fn cell(self) -> &'static str {
-        match self {
-            Verdict::Pass => "PASS",
-            Verdict::Fail => "**FAIL**",
-            Verdict::NotJudged => "not judged (quick run)",
-        }
-    }
-}
-
 /// The load generator goal 1 is judged by: the bench's minimal HTTP/1.1 client. The
 /// load by reqwest (the client `graph-subs` uses) is reported beside it, not judged.
 pub const GOAL_CLIENT: &str = "raw-http1";
@@ -244,64 +214,19 @@ impl ListRun {
     }
 }
 
-/// Where the bench's results go: `$CARGO_TARGET_DIR/emulator-bench.json`, else
-/// `target/emulator-bench.json` in the workspace.
-pub fn results_path(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), |t| root.join(t))
-        .join(RESULTS)
-}
+/// The bench, its results file and its section.
+pub const SPEC: Spec = Spec {
+    package: "graph-subs-emulator",
+    bench: "emulator",
+    results: RESULTS,
+    begin: BEGIN,
+    end: END,
+};
 
-/// Runs the bench (unless `no_run`), then writes its section of [`DOC`]. `quick` runs
-/// the bench's small version.
+/// Runs the bench (unless `no_run`), then writes its section of `docs/performance.md`.
+/// `quick` runs the bench's small version.
 pub fn run(root: &Path, no_run: bool, quick: bool) -> Result<Results> {
-    let path = results_path(root);
-    let load_before = (!no_run).then(load_average).flatten();
-    if !no_run {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut command = Command::new(cargo);
-        command
-            .args([
-                "bench",
-                "-p",
-                "graph-subs-emulator",
-                "--bench",
-                "emulator",
-                "--",
-                "--json",
-            ])
-            .arg(&path);
-        if quick {
-            command.arg("--quick");
-        }
-        let status = command
-            .current_dir(root)
-            .status()
-            .context("cannot run `cargo bench`")?;
-        if !status.success() {
-            bail!("`cargo bench -p graph-subs-emulator --bench emulator` failed ({status})");
-        }
-    }
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "cannot read `{}`: run `cargo xtask bench` without --no-run first",
-            path.display()
-        )
-    })?;
-    let results: Results =
-        serde_json::from_str(&text).with_context(|| format!("in `{}`", path.display()))?;
-    let written = std::fs::metadata(&path)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| SystemTime::now());
-    let machine = Machine::here(root, written, load_before);
-    let doc_path = root.join(DOC);
-    let doc = std::fs::read_to_string(&doc_path)
-        .with_context(|| format!("cannot read `{}`", doc_path.display()))?;
-    let updated = splice_between(&doc, BEGIN, END, &render(&results, &machine))
-        .with_context(|| format!("in `{DOC}`"))?;
-    std::fs::write(&doc_path, updated)
-        .with_context(|| format!("cannot write `{}`", doc_path.display()))?;
-    Ok(results)
+    json_bench::run(root, &SPEC, no_run, quick, &[], render)
 }
 
 fn us(value: f64) -> String {
@@ -327,18 +252,7 @@ fn setup_name(setup: &str) -> &str {
 /// The generated section: the machine, the goals with their verdicts, then each
 /// measurement in full.
 pub fn render(results: &Results, machine: &Machine) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "Measured {} with {}, on {} CPU(s) ({}).",
-        machine.date, machine.rustc, machine.cpus, machine.cpu
-    );
-    if let Some((before, after)) = &machine.load {
-        let _ = writeln!(
-            s,
-            "Load average (1, 5, 15 min) before the run: {before}; after: {after}."
-        );
-    }
+    let mut s = machine.header();
     if results.quick {
         let _ = writeln!(
             s,
@@ -504,13 +418,7 @@ mod tests {
     }
 
     fn machine() -> Machine {
-        Machine {
-            date: "2026-11-23 10:00 UTC".into(),
-            rustc: "rustc 1.95.0".into(),
-            cpu: "Test CPU".into(),
-            cpus: 2,
-            load: Some(("1.00 0.50 0.25".into(), "2.00 1.00 0.50".into())),
-        }
+        Machine::for_tests()
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //! - `codegen [--check]`: generates `crates/graph-subs-core/src/permissions/table.rs` from
 //!   the documentation pages in `docs/upstream/` ([`codegen`]).
 //! - `parse-permissions FILE [--json]`: prints the permission rows of one page ([`page`]).
-//! - `bench [--no-run] [--only check|emulator] [--quick]`: runs the criterion benchmarks
-//!   of `check` ([`bench`]) and the emulator's load benchmark ([`emulator_bench`]), and
-//!   writes their sections of `docs/performance.md`.
+//! - `bench [--no-run] [--only check|emulator|manage] [--quick] [--no-python]`: runs the
+//!   criterion benchmarks of `check` ([`bench`]), the emulator's load benchmark
+//!   ([`emulator_bench`]) and the client's ([`manage_bench`]), and writes their sections
+//!   of `docs/performance.md` ([`json_bench`] runs the last two).
 //!
 //! The library half exists so that the workspace tests can run the same code.
 
@@ -14,4 +15,6 @@ pub mod codegen;
 pub mod corpus;
 pub mod emulator_bench;
 pub mod errata;
+pub mod json_bench;
+pub mod manage_bench;
 pub mod page;

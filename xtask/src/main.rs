@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use xtask::codegen::{self, Mode, Outcome};
 use xtask::corpus::show_cell;
 use xtask::page::{parse_page, rows_json};
-use xtask::{bench, emulator_bench};
+use xtask::{bench, emulator_bench, manage_bench};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "graph-subs project automation")]
@@ -49,13 +49,18 @@ enum Task {
         /// bench already have.
         #[arg(long)]
         no_run: bool,
-        /// Run one half only: `check` (criterion) or `emulator`.
-        #[arg(long, value_parser = ["check", "emulator"])]
+        /// Run one part only: `check` (criterion), `emulator` or `manage` (the client
+        /// and the commands).
+        #[arg(long, value_parser = ["check", "emulator", "manage"])]
         only: Option<String>,
-        /// The emulator's bench in its small version (2-second loads, 100k stored): for
-        /// trying it, judged by no goal.
+        /// The emulator's and the client's benches in their small versions: for trying
+        /// them, judged by no goal.
         #[arg(long)]
         quick: bool,
+        /// Leave the Python SDK out of the client's bench (otherwise
+        /// examples/python/.venv is made from PyPI when missing).
+        #[arg(long)]
+        no_python: bool,
         /// Arguments for the benchmark binary, after `--` (a filter, `--sample-size`...):
         /// the tables then hold only what this run measured.
         #[arg(last = true)]
@@ -74,6 +79,7 @@ fn main() -> ExitCode {
             no_run,
             only,
             quick,
+            no_python,
             criterion_args,
         } => run_bench(
             &bench::Options {
@@ -84,6 +90,7 @@ fn main() -> ExitCode {
             },
             only.as_deref(),
             quick,
+            no_python,
         ),
     };
     match result {
@@ -124,15 +131,40 @@ fn report(file: &str, outcome: Outcome) -> bool {
     true
 }
 
-fn run_bench(options: &bench::Options, only: Option<&str>, quick: bool) -> Result<ExitCode> {
+fn run_bench(
+    options: &bench::Options,
+    only: Option<&str>,
+    quick: bool,
+    no_python: bool,
+) -> Result<ExitCode> {
     let root = codegen::workspace_root();
-    if only != Some("emulator") {
+    let part = |name: &str| only.is_none_or(|o| o == name);
+    if part("check") {
         run_check_bench(&root, options)?;
     }
-    if only != Some("check") {
+    if part("emulator") {
         let results = emulator_bench::run(&root, options.no_run, quick)?;
         println!(
             "wrote the emulator's measurements ({:.0} s) into {}",
+            results.seconds,
+            bench::DOC
+        );
+    }
+    if part("manage") {
+        let python = if no_python || options.no_run {
+            None
+        } else {
+            match manage_bench::python_sdk(&root) {
+                Ok(python) => Some(python),
+                Err(why) => {
+                    eprintln!("warning: the Python SDK is left out: {why}");
+                    None
+                }
+            }
+        };
+        let results = manage_bench::run(&root, options.no_run, quick, python)?;
+        println!(
+            "wrote the client's measurements ({:.0} s) into {}",
             results.seconds,
             bench::DOC
         );

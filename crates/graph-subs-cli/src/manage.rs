@@ -22,7 +22,7 @@ use graph_subs_core::lifetime::{self, Extension, RenewalPolicy, Tracked};
 use graph_subs_core::quote;
 use graph_subs_core::resource::ResourcePath;
 use graph_subs_http::{
-    AzureCli, BulkOutcome, ClientCredentials, Error, GraphClient, Mode, Preflight, Secret,
+    AzureCli, BulkOutcome, ClientCredentials, Error, GraphClient, Mode, Pacing, Preflight, Secret,
     StaticToken, Subscription,
 };
 
@@ -74,12 +74,26 @@ pub(crate) struct Connection {
     #[arg(long, default_value_t = 16, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
+    /// The client's own pacing: `graph` stays within Graph's documented limits (40 List
+    /// requests and 1,000 others per 20 s, per app and tenant); `off` sends as fast as
+    /// the concurrency allows (an emulator started with `--throttle off`).
+    #[arg(long, value_enum, default_value_t = PacingChoice::Graph, value_name = "graph|off")]
+    pacing: PacingChoice,
     /// Send even what the core's validation refuses.
     #[arg(long)]
     no_validate: bool,
     /// Send even when the token holds none of the documented permissions.
     #[arg(long)]
     no_permission_check: bool,
+}
+
+/// `--pacing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum PacingChoice {
+    /// Graph's documented limits.
+    Graph,
+    /// None.
+    Off,
 }
 
 /// `graph-subs list`.
@@ -240,6 +254,10 @@ impl Connection {
         let mut builder = GraphClient::builder()
             .cloud(self.cloud)
             .concurrency(usize::from(self.concurrency))
+            .pacing(match self.pacing {
+                PacingChoice::Graph => Pacing::GRAPH,
+                PacingChoice::Off => Pacing::OFF,
+            })
             .preflight(Preflight {
                 validate: !self.no_validate,
                 permissions: !self.no_permission_check,

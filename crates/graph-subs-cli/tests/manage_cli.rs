@@ -136,6 +136,12 @@ fn the_commands_manage_subscriptions_end_to_end() {
     assert!(all.iter().any(|s| s["id"] == id.as_str()));
     let lines = graph_subs(&["list", "--jsonl"]);
     assert_eq!(lines.stdout.lines().count(), all.len());
+    // Without the client's own pacing (an emulator with --throttle off), the same list.
+    let unpaced = graph_subs(&["list", "--jsonl", "--pacing", "off"]);
+    assert_eq!(unpaced.stdout, lines.stdout);
+    let bad = graph_subs(&["list", "--pacing", "fast"]);
+    assert_eq!(bad.exit, Exit::Usage);
+    assert!(bad.stderr.contains("graph, off"), "{}", bad.stderr);
     let table = graph_subs(&["list"]);
     assert!(table.stdout.starts_with("ID "), "{}", table.stdout);
     assert!(table.stdout.contains(&id) && table.stdout.contains("users/ada/messages"));

@@ -32,21 +32,17 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::error::Error;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use graph_subs_core::notification_url::NotificationUrl;
-use graph_subs_core::subscription::{
-    ClientState, EncryptionCertificate, Subscription, Timestamp, Unknown,
+use graph_subs_benchkit::fill::{client_runtime, fill, rfc3339, server_runtime, user_id};
+use graph_subs_benchkit::{
+    RawConnection, Result, cpu_seconds, percentiles, print_line, status_kib,
 };
 use graph_subs_emulator::{DEFAULT_APP_ID, Emulator, RunningEmulator, Throttle, TokenSpec};
 use serde_json::{Value, json};
-
-type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 
 /// The variable that tells a child process which part it runs.
 const ROLE: &str = "GRAPH_SUBS_BENCH_ROLE";
@@ -171,13 +167,6 @@ fn run() -> Result<()> {
     }
 }
 
-fn print_line(value: &Value) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{value}")?;
-    out.flush()?;
-    Ok(())
-}
-
 /// Runs each part in a child process and gathers their lines.
 fn orchestrate(options: &Options) -> Result<()> {
     let started = Instant::now();
@@ -271,23 +260,6 @@ fn child(role: &str, options: &Options) -> Result<Value> {
         return Err(format!("the {role} part failed ({})", output.status).into());
     }
     Ok(serde_json::from_slice(&output.stdout)?)
-}
-
-/// A runtime for the emulator: tokio's multi-threaded one, a worker per CPU, as
-/// `graph-subs emulator` runs it.
-fn server_runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .thread_name("emulator")
-        .enable_all()
-        .build()?)
-}
-
-/// A runtime for the clients: one thread drives every connection, so that the client
-/// takes as little CPU from the emulator as it can.
-fn client_runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
 }
 
 fn bench_emulator() -> Emulator {
@@ -567,23 +539,15 @@ async fn renew(
     Ok(outcome)
 }
 
-/// One connection of the minimal client: each request written whole, each answer read
-/// to the end of its `Content-Length` body (the emulator always sends one), renewing
-/// every 32nd subscription in turn.
+/// One connection of the minimal client ([`RawConnection`]), renewing every 32nd
+/// subscription in turn.
 async fn renew_raw(
     target: &Target,
     worker: usize,
     measure_from: Instant,
     end: Instant,
 ) -> Result<Outcome> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    let authority = target
-        .base_url
-        .strip_prefix("http://")
-        .ok_or("the raw client speaks http:// only")?;
-    let mut stream = tokio::net::TcpStream::connect(authority).await?;
-    stream.set_nodelay(true)?;
+    let mut connection = RawConnection::connect(&target.base_url).await?;
     let body = format!(r#"{{"expirationDateTime":"{}"}}"#, target.expiration);
     let requests: Vec<Vec<u8>> = target
         .ids
@@ -591,146 +555,47 @@ async fn renew_raw(
         .skip(worker)
         .step_by(CONCURRENCY)
         .map(|id| {
-            format!(
-                "PATCH /v1.0/subscriptions/{id} HTTP/1.1\r\nhost: {authority}\r\n\
-                 authorization: Bearer {}\r\ncontent-type: application/json\r\n\
-                 content-length: {}\r\n\r\n{body}",
-                target.token,
-                body.len()
+            connection.request(
+                "PATCH",
+                &format!("/v1.0/subscriptions/{id}"),
+                &target.token,
+                &body,
             )
-            .into_bytes()
         })
         .collect();
     let mut outcome = Outcome::new(measure_from);
-    let mut buffer: Vec<u8> = Vec::with_capacity(8192);
     for request in requests.iter().cycle() {
         let sent = Instant::now();
         if sent >= end {
             break;
         }
-        stream.write_all(request).await?;
-        buffer.clear();
-        let (status, whole) = loop {
-            if stream.read_buf(&mut buffer).await? == 0 {
-                return Err("the emulator closed the connection".into());
-            }
-            let mut headers = [httparse::EMPTY_HEADER; 32];
-            let mut answer = httparse::Response::new(&mut headers);
-            if let httparse::Status::Complete(head) = answer.parse(&buffer)? {
-                let length = answer
-                    .headers
-                    .iter()
-                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-                    .and_then(|h| std::str::from_utf8(h.value).ok()?.parse::<usize>().ok())
-                    .ok_or("an answer without Content-Length")?;
-                break (answer.code.unwrap_or(0), head + length);
-            }
-        };
-        while buffer.len() < whole {
-            if stream.read_buf(&mut buffer).await? == 0 {
-                return Err("the emulator closed the connection mid-answer".into());
-            }
-        }
-        let done = Instant::now();
+        let answer = connection.send(request).await?;
         outcome.all += 1;
         if sent >= measure_from {
-            if status == 200 {
-                outcome.latencies_ns.push((done - sent).as_nanos() as u64);
+            if answer.status == 200 {
+                outcome
+                    .latencies_ns
+                    .push((answer.done - sent).as_nanos() as u64);
             } else {
                 outcome.errors += 1;
             }
-            outcome.last = done;
+            outcome.last = answer.done;
         }
     }
     Ok(outcome)
-}
-
-/// p50, p90, p99, p99.9 and the maximum of sorted nanoseconds, in microseconds.
-fn percentiles(sorted_ns: &[u64]) -> Value {
-    let at = |p: f64| -> f64 {
-        if sorted_ns.is_empty() {
-            return 0.0;
-        }
-        let rank = ((p * sorted_ns.len() as f64).ceil() as usize).clamp(1, sorted_ns.len());
-        sorted_ns[rank - 1] as f64 / 1000.0
-    };
-    json!({
-        "p50": at(0.50),
-        "p90": at(0.90),
-        "p99": at(0.99),
-        "p999": at(0.999),
-        "max": at(1.0),
-    })
-}
-
-/// A user id per index: distinct resources, so no two subscriptions are duplicates.
-fn user_id(i: usize) -> String {
-    format!("00000000-0000-4000-8000-{i:012x}")
-}
-
-fn rfc3339(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// Subscription `i` as `POST /subscriptions` stores one for an app: the app, its service
-/// principal as creator, a resource of its own, the defaults the emulator fills in.
-fn stored(
-    i: usize,
-    app_id: &str,
-    now: DateTime<Utc>,
-    url: &NotificationUrl,
-) -> Result<Subscription> {
-    // Spread over a day, as renewals at different times leave them.
-    let expiration =
-        now + chrono::Duration::days(2) + chrono::Duration::seconds((i % 86_400) as i64);
-    Ok(Subscription {
-        id: uuid::Uuid::new_v4().to_string(),
-        resource: format!("users/{}/messages", user_id(i)),
-        application_id: Some(app_id.to_owned()),
-        change_type: "created,updated".to_owned(),
-        client_state: Some(ClientState::new("secretClientValue")?),
-        notification_url: url.clone(),
-        lifecycle_notification_url: None,
-        expiration_date_time: Timestamp::new(expiration)?,
-        creator_id: Some(format!("sp-{app_id}")),
-        latest_supported_tls_version: Some("v1_2".to_owned()),
-        encryption_certificate: Some(EncryptionCertificate::new("")),
-        encryption_certificate_id: Some(String::new()),
-        include_resource_data: Some(false),
-        notification_content_type: Some("application/json".to_owned()),
-        notification_query_options: None,
-        notification_url_app_id: None,
-        unknown: Unknown::default(),
-    })
-}
-
-/// Stores subscriptions `from..to` in the emulator, in batches.
-async fn fill(emulator: &RunningEmulator, from: usize, to: usize) -> Result<()> {
-    let url = NotificationUrl::parse("https://webhook.example.com/api/notify")?;
-    let now = emulator.now();
-    let mut i = from;
-    while i < to {
-        let batch_end = (i + 10_000).min(to);
-        let batch = (i..batch_end)
-            .map(|i| stored(i, DEFAULT_APP_ID, now, &url))
-            .collect::<Result<Vec<_>>>()?;
-        emulator.store_unchecked(emulator.tenant_id(), batch).await;
-        i = batch_end;
-    }
-    Ok(())
 }
 
 /// The memory a million stored subscriptions add to an emulator's process.
 fn memory(options: &Options) -> Result<Value> {
     let runtime = server_runtime()?;
     let emulator = runtime.block_on(bench_emulator().start())?;
-    let before = proc_status_kib("VmRSS")?;
+    let before = status_kib("VmRSS")?;
     let started = Instant::now();
     let n = options.memory_subscriptions();
     runtime.block_on(fill(&emulator, 0, n))?;
     let fill_seconds = started.elapsed().as_secs_f64();
-    let after = proc_status_kib("VmRSS")?;
-    let peak = proc_status_kib("VmHWM")?;
+    let after = status_kib("VmRSS")?;
+    let peak = status_kib("VmHWM")?;
     let stored = runtime.block_on(emulator.subscription_count());
     if stored != n {
         return Err(format!("stored {stored} of {n}").into());
@@ -829,28 +694,4 @@ async fn page_one(
     }
     latencies.sort_unstable();
     Ok(latencies)
-}
-
-/// A `/proc/self/status` field in KiB (`VmRSS`, `VmHWM`).
-fn proc_status_kib(field: &str) -> Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| format!("no {field} in /proc/self/status").into())
-}
-
-/// The CPU time of every thread of process `pid` (`self` for this one), in seconds:
-/// the sum of `/proc/PID/task/*/schedstat`'s first field (nanoseconds on a CPU).
-fn cpu_seconds(pid: &str) -> f64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return 0.0;
-    };
-    tasks
-        .filter_map(|t| t.ok())
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-        .sum::<u64>() as f64
-        / 1e9
 }
