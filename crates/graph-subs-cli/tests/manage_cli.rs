@@ -1,7 +1,7 @@
 //! `list`, `get`, `create`, `renew`, `delete`, `reauthorize` against the emulator over real
 //! HTTP, run in-process; the token never shows in any output.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use graph_subs_cli::{Exit, run};
 use graph_subs_emulator::{App, Emulator, TokenSpec};
@@ -257,6 +257,7 @@ fn the_demo_walks_the_whole_lifecycle_with_no_tenant() {
 
 #[test]
 fn client_credentials_come_from_a_file_and_no_secret_is_ever_shown() {
+    let log = captured_log();
     let e = emulator();
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("secret");
@@ -303,5 +304,72 @@ fn client_credentials_come_from_a_file_and_no_secret_is_ever_shown() {
         let (exit, text) = with(&bad, command);
         assert_eq!(exit, Exit::Failure, "{command:?}: {text}");
         assert!(text.contains("AADSTS7000215"), "{command:?}: {text}");
+    }
+    // The static token too, through every command, failures included.
+    let dir = tempfile::tempdir().unwrap();
+    let created = graph_subs(&[
+        "create",
+        &body_file(&dir, "users/lin/messages", 24),
+        "--json",
+    ]);
+    let id = serde_json::from_str::<Value>(&created.stdout).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for command in [
+        &["get", id.as_str()][..],
+        &["renew", id.as_str(), "--to", "2d"],
+        &["reauthorize", id.as_str()],
+        &["delete", id.as_str()],
+        &["get", id.as_str()],
+        &["renew", "--all", "--json"],
+        &[
+            "create",
+            "--resource",
+            "chats/getAllMessages",
+            "--change-type",
+            "created",
+            "--notification-url",
+            "https://webhook.example.com/n",
+        ],
+    ] {
+        graph_subs(command);
+    }
+    let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("graph_subs"), "nothing was logged: {log}");
+    for canary in [SECRET, "canary-wrong-secret-4Kt", &e.token] {
+        assert!(!log.contains(canary), "the log shows a secret: {log}");
+    }
+}
+
+/// Everything the client, the commands and the emulator log in this test binary, at every
+/// level: no secret may be in it.
+fn captured_log() -> Arc<Mutex<Vec<u8>>> {
+    static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "graph_subs_http=trace,graph_subs_cli=trace,graph_subs_emulator=trace",
+            ))
+            .with_ansi(false)
+            .with_writer(move || Capture(writer.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        log
+    })
+    .clone()
+}
+
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
