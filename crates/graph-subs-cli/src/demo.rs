@@ -17,10 +17,11 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use chrono::Utc;
 use futures_util::TryStreamExt as _;
-use graph_subs_core::subscription::constant_time_eq;
+use graph_subs_core::notification::{ChangeNotification, LifecycleNotification, Notifications};
+use graph_subs_core::subscription::ClientState;
 use graph_subs_emulator::{App, Emulator};
 use graph_subs_http::{ClientCredentials, Error, GraphClient, Secret};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::Exit;
@@ -36,8 +37,8 @@ const CLIENT_STATE: &str = "demo-client-state";
 /// What the receiver heard.
 #[derive(Debug)]
 enum Heard {
-    Notification(Value),
-    Lifecycle(Value),
+    Notification(ChangeNotification),
+    Lifecycle(LifecycleNotification),
     Rejected(String),
 }
 
@@ -63,20 +64,37 @@ async fn receive(
     if let Some(token) = query.validation_token {
         return (StatusCode::OK, [("content-type", "text/plain")], token).into_response();
     }
-    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
-        let _ = receiver.heard.send(Heard::Rejected("not JSON".into()));
+    // The core's types, as Graph writes them; the clientState checked in constant time.
+    let matches = |state: Option<&ClientState>| state.is_some_and(|s| s.matches(CLIENT_STATE));
+    let heard: Result<Vec<Heard>, serde_json::Error> = if lifecycle {
+        serde_json::from_slice::<Notifications<LifecycleNotification>>(&body).map(|n| {
+            n.value
+                .into_iter()
+                .map(|item| match matches(item.client_state.as_ref()) {
+                    true => Heard::Lifecycle(item),
+                    false => Heard::Rejected("clientState does not match".into()),
+                })
+                .collect()
+        })
+    } else {
+        serde_json::from_slice::<Notifications<ChangeNotification>>(&body).map(|n| {
+            n.value
+                .into_iter()
+                .map(|item| match matches(item.client_state.as_ref()) {
+                    true => Heard::Notification(item),
+                    false => Heard::Rejected("clientState does not match".into()),
+                })
+                .collect()
+        })
+    };
+    let Ok(heard) = heard else {
+        let _ = receiver
+            .heard
+            .send(Heard::Rejected("not a notification".into()));
         return StatusCode::BAD_REQUEST.into_response();
     };
-    for item in payload["value"].as_array().into_iter().flatten() {
-        let state = item["clientState"].as_str().unwrap_or_default();
-        let heard = if !constant_time_eq(state.as_bytes(), CLIENT_STATE.as_bytes()) {
-            Heard::Rejected("clientState does not match".into())
-        } else if lifecycle {
-            Heard::Lifecycle(item.clone())
-        } else {
-            Heard::Notification(item.clone())
-        };
-        let _ = receiver.heard.send(heard);
+    for item in heard {
+        let _ = receiver.heard.send(item);
     }
     StatusCode::ACCEPTED.into_response()
 }
@@ -278,8 +296,7 @@ async fn demo(out: &mut dyn Write) -> Result<Exit, Report> {
         Ok(Some(Heard::Notification(n))) => writeln!(
             out,
             "   received: {} {} (clientState checked)",
-            n["changeType"].as_str().unwrap_or_default(),
-            n["resource"].as_str().unwrap_or_default()
+            n.change_type, n.resource
         )?,
         Ok(Some(Heard::Rejected(why))) => {
             return Err(Report::new(
@@ -317,15 +334,8 @@ async fn demo(out: &mut dyn Write) -> Result<Exit, Report> {
     }
     match tokio::time::timeout(Duration::from_secs(10), heard.recv()).await {
         Ok(Some(Heard::Lifecycle(event))) => {
-            let id = event["subscriptionId"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            writeln!(
-                out,
-                "   received: {} for {id}",
-                event["lifecycleEvent"].as_str().unwrap_or_default()
-            )?;
+            let id = event.subscription_id;
+            writeln!(out, "   received: {} for {id}", event.lifecycle_event)?;
             client
                 .reauthorize(&id)
                 .await

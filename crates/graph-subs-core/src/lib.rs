@@ -45,6 +45,7 @@ pub use graph_subs_catalogue::{catalogue, change_type, cloud, quote, resource};
 
 pub mod grants;
 pub mod lifetime;
+pub mod notification;
 pub mod notification_url;
 pub mod payment_model;
 pub mod permissions;

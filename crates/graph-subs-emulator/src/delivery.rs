@@ -106,10 +106,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use self::log::{Attempt, Entry, Kind, Log, Record, State as DeliveryState};
-use self::payload::LifecycleEvent;
 use self::validation::Failure;
 use crate::error::{GraphError, RequestIds};
 use crate::{EmulatorBuilder, Shared};
+use graph_subs_core::notification::LifecycleEvent;
 
 /// How long an endpoint has to answer a validation request, as Graph documents.
 pub const VALIDATION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -623,17 +623,19 @@ async fn lifecycle(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), GraphError> {
     let report: LifecycleReport = read(&body, LIFECYCLE_SHAPE, &ids)?;
-    let event = LifecycleEvent::parse(&report.lifecycle_event).ok_or_else(|| {
-        let names: Vec<&str> = LifecycleEvent::ALL.iter().map(|e| e.as_str()).collect();
-        bad_request(
-            format!(
-                "`lifecycleEvent` is `{}`; send one of {}",
-                shortened(&report.lifecycle_event),
-                names.join(", ")
-            ),
-            &ids,
-        )
-    })?;
+    let event = Some(LifecycleEvent::from_wire(&report.lifecycle_event))
+        .filter(|e| !matches!(e, LifecycleEvent::Other(_)))
+        .ok_or_else(|| {
+            let names: Vec<&str> = LifecycleEvent::KNOWN.iter().map(|e| e.as_str()).collect();
+            bad_request(
+                format!(
+                    "`lifecycleEvent` is `{}`; send one of {}",
+                    shortened(&report.lifecycle_event),
+                    names.join(", ")
+                ),
+                &ids,
+            )
+        })?;
     let tenant = report
         .tenant_id
         .unwrap_or_else(|| shared.config.tenant_id.clone());
@@ -662,7 +664,7 @@ async fn lifecycle(
     };
     drop(store);
     crate::api::durable(saved, &ids).await?;
-    let body = payload::lifecycle(&subscription, &tenant, event);
+    let body = payload::lifecycle(&subscription, &tenant, event.clone());
     let mut record = Record::new(&subscription.id, Kind::Lifecycle, url.redacted());
     record.lifecycle_event = Some(event.as_str().to_owned());
     let delivery = dispatch(&shared, record, &url, body);

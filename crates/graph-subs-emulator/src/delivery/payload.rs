@@ -4,9 +4,11 @@
 
 use graph_subs_core::catalogue;
 use graph_subs_core::change_type::ChangeType;
-use graph_subs_core::lifetime;
+use graph_subs_core::notification::{
+    ChangeNotification, LifecycleEvent, LifecycleNotification, Notifications,
+};
 use graph_subs_core::resource::ResourcePath;
-use graph_subs_core::subscription::Subscription;
+use graph_subs_core::subscription::{Subscription, Unknown};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -42,20 +44,6 @@ fn odata_type(resource: &str) -> String {
     format!("#microsoft.graph.{kind}")
 }
 
-/// One change notification, as Graph sends it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ChangeNotification<'a> {
-    subscription_id: &'a str,
-    subscription_expiration_date_time: String,
-    change_type: &'static str,
-    resource: String,
-    resource_data: Map<String, Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_state: Option<&'a str>,
-    tenant_id: &'a str,
-}
-
 /// The JSON body of a change notification to `subscription`: `resourceData` is the
 /// reporter's, completed with `id` (a new one when not given), `@odata.id`
 /// (`{resource path}/{id}`, which is also the notification's `resource`) and
@@ -88,64 +76,16 @@ pub(crate) fn change(
             Value::String(odata_type(&subscription.resource)),
         );
     }
-    let notification = ChangeNotification {
-        subscription_id: &subscription.id,
-        subscription_expiration_date_time: lifetime::rfc3339(
-            subscription.expiration_date_time.get(),
-        ),
-        change_type: change_type.as_str(),
+    collection(ChangeNotification {
+        subscription_id: subscription.id.clone(),
+        subscription_expiration_date_time: subscription.expiration_date_time,
+        change_type: change_type.as_str().to_owned(),
         resource: item,
-        resource_data: data,
-        client_state: subscription.client_state.as_ref().map(|c| c.expose()),
-        tenant_id,
-    };
-    collection(notification)
-}
-
-/// A lifecycle event Graph sends to `lifecycleNotificationUrl`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LifecycleEvent {
-    /// The access token behind the subscription must be renewed: reauthorize or PATCH.
-    ReauthorizationRequired,
-    /// Graph removed the subscription: create it again.
-    SubscriptionRemoved,
-    /// Notifications were missed: resynchronise.
-    Missed,
-}
-
-impl LifecycleEvent {
-    /// Every event, in the order messages list them.
-    pub(crate) const ALL: [LifecycleEvent; 3] = [
-        LifecycleEvent::ReauthorizationRequired,
-        LifecycleEvent::SubscriptionRemoved,
-        LifecycleEvent::Missed,
-    ];
-
-    /// As written on the wire.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            LifecycleEvent::ReauthorizationRequired => "reauthorizationRequired",
-            LifecycleEvent::SubscriptionRemoved => "subscriptionRemoved",
-            LifecycleEvent::Missed => "missed",
-        }
-    }
-
-    /// The event written `text`, exactly.
-    pub(crate) fn parse(text: &str) -> Option<LifecycleEvent> {
-        LifecycleEvent::ALL.into_iter().find(|e| e.as_str() == text)
-    }
-}
-
-/// One lifecycle notification, as Graph sends it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct LifecycleNotification<'a> {
-    subscription_id: &'a str,
-    subscription_expiration_date_time: String,
-    tenant_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_state: Option<&'a str>,
-    lifecycle_event: &'static str,
+        resource_data: Some(data),
+        client_state: subscription.client_state.clone(),
+        tenant_id: Some(tenant_id.to_owned()),
+        unknown: Unknown::default(),
+    })
 }
 
 /// The JSON body of a lifecycle notification to `subscription`.
@@ -155,24 +95,19 @@ pub(crate) fn lifecycle(
     event: LifecycleEvent,
 ) -> Vec<u8> {
     collection(LifecycleNotification {
-        subscription_id: &subscription.id,
-        subscription_expiration_date_time: lifetime::rfc3339(
-            subscription.expiration_date_time.get(),
-        ),
-        tenant_id,
-        client_state: subscription.client_state.as_ref().map(|c| c.expose()),
-        lifecycle_event: event.as_str(),
+        subscription_id: subscription.id.clone(),
+        subscription_expiration_date_time: subscription.expiration_date_time,
+        tenant_id: Some(tenant_id.to_owned()),
+        client_state: subscription.client_state.clone(),
+        lifecycle_event: event,
+        unknown: Unknown::default(),
     })
 }
 
 /// `{"value": [item]}`, as JSON text with the item's fields in Graph's order.
 fn collection<T: Serialize>(item: T) -> Vec<u8> {
-    #[derive(Serialize)]
-    struct Collection<T> {
-        value: [T; 1],
-    }
-    // The items hold strings and a JSON map only: serializing them cannot fail.
-    serde_json::to_vec(&Collection { value: [item] }).unwrap_or_default()
+    // The items hold strings and JSON values only: serializing them cannot fail.
+    serde_json::to_vec(&Notifications::one(item)).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -310,9 +245,5 @@ mod tests {
                 "lifecycleEvent": "reauthorizationRequired",
             }]})
         );
-        for event in LifecycleEvent::ALL {
-            assert_eq!(LifecycleEvent::parse(event.as_str()), Some(event));
-        }
-        assert_eq!(LifecycleEvent::parse("Missed"), None);
     }
 }
