@@ -1,0 +1,548 @@
+//! The receiving side of Microsoft Graph subscriptions: the endpoint Graph calls.
+//!
+//! [`Receiver::builder`] makes an axum [`Router`] that any app can mount (or serve on its
+//! own with [`serve`]) and the [`Events`] stream it hands notifications to:
+//!
+//! - **The validation handshake.** When a subscription is created, or its
+//!   `notificationUrl` moved, Graph POSTs `?validationToken=...` to each URL and wants the
+//!   decoded token back as `text/plain` with 200 within 10 seconds: it is answered at
+//!   once, before anything else is read.
+//! - **`clientState` on every notification.** Each item's `clientState` is compared, in
+//!   constant time, with the secret the app gave ([`ClientStates`]: one for every
+//!   subscription, or one per subscription). An item that does not match is counted and
+//!   dropped, never delivered; the POST is still answered 202, so that Graph (or whoever
+//!   forged it) does not send it again.
+//! - **A bounded queue, never a lost notification.** The items of a POST are queued
+//!   together or not at all: when the queue has no room for all of them, the answer is
+//!   503 with `Retry-After`, and Graph sends them again later. Otherwise 202, at once.
+//! - **Lifecycle events** (`reauthorizationRequired`, `subscriptionRemoved`, `missed`, and
+//!   any newer one, kept as written) are their own [`Event::Lifecycle`], told apart by
+//!   their `lifecycleEvent`, whichever URL they arrive on.
+//! - **Bad input** (a body over the limit, not JSON, not Graph's shape) gets 413 or 400
+//!   and is counted; nothing panics.
+//!
+//! The payloads are the core's types ([`graph_subs_core::notification`]), the same the
+//! emulator writes. What the receiver saw is counted in [`Stats`].
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use graph_subs_core::notification::{ChangeNotification, LifecycleNotification, Notifications};
+use graph_subs_core::quote;
+use graph_subs_core::subscription::ClientState;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+/// The largest body read: Graph's notifications are a few kilobytes each, rich ones with
+/// resource data some more; 4 MiB holds a full batch of them.
+pub const DEFAULT_MAX_BODY: usize = 4 << 20;
+/// Notifications waiting for the app, by default.
+pub const DEFAULT_QUEUE: usize = 10_000;
+/// Where change notifications are received, by default.
+pub const DEFAULT_NOTIFICATION_PATH: &str = "/notifications";
+/// Where lifecycle notifications are received, by default.
+pub const DEFAULT_LIFECYCLE_PATH: &str = "/lifecycle";
+/// The `Retry-After` of a 503 for a full queue, in seconds.
+const RETRY_AFTER_SECONDS: &str = "5";
+
+/// The secrets a notification's `clientState` must match.
+#[derive(Clone)]
+pub enum ClientStates {
+    /// One for every subscription.
+    Shared(ClientState),
+    /// One per subscription id; a notification for another subscription is rejected.
+    PerSubscription(HashMap<String, ClientState>),
+}
+
+impl std::fmt::Debug for ClientStates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientStates::Shared(_) => f.write_str("ClientStates::Shared(***)"),
+            ClientStates::PerSubscription(map) => {
+                write!(
+                    f,
+                    "ClientStates::PerSubscription({} subscriptions)",
+                    map.len()
+                )
+            }
+        }
+    }
+}
+
+impl ClientStates {
+    /// Why `given` is not the secret of `subscription_id`, if it is not.
+    fn check(&self, subscription_id: &str, given: Option<&ClientState>) -> Result<(), Rejection> {
+        let expected = match self {
+            ClientStates::Shared(secret) => secret,
+            ClientStates::PerSubscription(map) => map
+                .get(subscription_id)
+                .ok_or(Rejection::UnknownSubscription)?,
+        };
+        match given {
+            Some(given) if expected.matches(given.expose()) => Ok(()),
+            Some(_) => Err(Rejection::ClientState),
+            None => Err(Rejection::NoClientState),
+        }
+    }
+}
+
+/// What the app receives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A change to a subscribed resource, its `clientState` checked.
+    Change(ChangeNotification),
+    /// An event about a subscription, its `clientState` checked.
+    Lifecycle(LifecycleNotification),
+}
+
+/// The stream of checked notifications, in the order they were received.
+pub type Events = mpsc::Receiver<Event>;
+
+/// Why a notification or a POST was not delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rejection {
+    /// Its `clientState` is not the subscription's.
+    ClientState,
+    /// It has no `clientState` while one is expected.
+    NoClientState,
+    /// It is for a subscription the receiver was given no secret for.
+    UnknownSubscription,
+    /// The body is not Graph's `{"value": [...]}` of notifications.
+    Malformed,
+    /// The body is over the limit.
+    TooLarge,
+    /// The queue had no room: answered 503, for Graph to send again.
+    QueueFull,
+}
+
+impl Rejection {
+    /// Every reason, in the order [`Stats`] shows them.
+    pub const ALL: [Rejection; 6] = [
+        Rejection::ClientState,
+        Rejection::NoClientState,
+        Rejection::UnknownSubscription,
+        Rejection::Malformed,
+        Rejection::TooLarge,
+        Rejection::QueueFull,
+    ];
+
+    /// Its name in [`Stats`] and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejection::ClientState => "clientState",
+            Rejection::NoClientState => "noClientState",
+            Rejection::UnknownSubscription => "unknownSubscription",
+            Rejection::Malformed => "malformed",
+            Rejection::TooLarge => "tooLarge",
+            Rejection::QueueFull => "queueFull",
+        }
+    }
+}
+
+/// What the receiver has seen since it was built.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Validation handshakes answered.
+    pub validations: u64,
+    /// Notifications (items) received, whatever became of them.
+    pub received: u64,
+    /// Notifications handed to the app.
+    pub delivered: u64,
+    /// Notifications or POSTs not delivered, by [`Rejection::as_str`].
+    pub rejected: std::collections::BTreeMap<&'static str, u64>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    validations: AtomicU64,
+    received: AtomicU64,
+    delivered: AtomicU64,
+    rejected: [AtomicU64; 6],
+}
+
+impl Counters {
+    fn reject(&self, why: Rejection, count: u64) {
+        let index = Rejection::ALL.iter().position(|r| *r == why).unwrap_or(0);
+        self.rejected[index].fetch_add(count, Ordering::Relaxed);
+        tracing::warn!(reason = why.as_str(), count, "notifications rejected");
+    }
+
+    fn read(&self) -> Stats {
+        Stats {
+            validations: self.validations.load(Ordering::Relaxed),
+            received: self.received.load(Ordering::Relaxed),
+            delivered: self.delivered.load(Ordering::Relaxed),
+            rejected: Rejection::ALL
+                .iter()
+                .zip(&self.rejected)
+                .map(|(r, c)| (r.as_str(), c.load(Ordering::Relaxed)))
+                .collect(),
+        }
+    }
+}
+
+/// Builds a receiver.
+#[derive(Debug)]
+pub struct ReceiverBuilder {
+    client_states: ClientStates,
+    queue: usize,
+    max_body: usize,
+    notification_path: String,
+    lifecycle_path: String,
+}
+
+impl ReceiverBuilder {
+    /// How many checked notifications may wait for the app ([`DEFAULT_QUEUE`]).
+    pub fn queue(mut self, capacity: usize) -> Self {
+        self.queue = capacity.max(1);
+        self
+    }
+
+    /// The largest body read ([`DEFAULT_MAX_BODY`]); a larger one is answered 413.
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Where change notifications arrive ([`DEFAULT_NOTIFICATION_PATH`]).
+    pub fn notification_path(mut self, path: impl Into<String>) -> Self {
+        self.notification_path = path.into();
+        self
+    }
+
+    /// Where lifecycle notifications arrive ([`DEFAULT_LIFECYCLE_PATH`]).
+    pub fn lifecycle_path(mut self, path: impl Into<String>) -> Self {
+        self.lifecycle_path = path.into();
+        self
+    }
+
+    /// The receiver and the stream of what it accepts.
+    pub fn build(self) -> (Receiver, Events) {
+        let (sender, events) = mpsc::channel(self.queue);
+        let shared = Arc::new(Shared {
+            client_states: self.client_states,
+            sender,
+            counters: Counters::default(),
+        });
+        (
+            Receiver {
+                shared,
+                max_body: self.max_body,
+                notification_path: self.notification_path,
+                lifecycle_path: self.lifecycle_path,
+            },
+            events,
+        )
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    client_states: ClientStates,
+    sender: mpsc::Sender<Event>,
+    counters: Counters,
+}
+
+/// A receiver: its routes, and what it has seen.
+#[derive(Debug, Clone)]
+pub struct Receiver {
+    shared: Arc<Shared>,
+    max_body: usize,
+    notification_path: String,
+    lifecycle_path: String,
+}
+
+impl Receiver {
+    /// A receiver that checks `clientState` against `client_states`.
+    pub fn builder(client_states: ClientStates) -> ReceiverBuilder {
+        ReceiverBuilder {
+            client_states,
+            queue: DEFAULT_QUEUE,
+            max_body: DEFAULT_MAX_BODY,
+            notification_path: DEFAULT_NOTIFICATION_PATH.to_owned(),
+            lifecycle_path: DEFAULT_LIFECYCLE_PATH.to_owned(),
+        }
+    }
+
+    /// The routes: `POST` at the notification and the lifecycle paths. Mount it in an app
+    /// with `Router::merge`, or serve it with [`serve`].
+    pub fn router(&self) -> Router {
+        let mut router = Router::new().route(&self.notification_path, post(receive));
+        if self.lifecycle_path != self.notification_path {
+            router = router.route(&self.lifecycle_path, post(receive));
+        }
+        router
+            // Past the limit, axum answers 413 before reading further; the handler
+            // counts it from the size it was told.
+            .layer(DefaultBodyLimit::max(self.max_body))
+            .with_state(self.shared.clone())
+    }
+
+    /// What it has seen so far.
+    pub fn stats(&self) -> Stats {
+        self.shared.counters.read()
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct Validation {
+    #[serde(rename = "validationToken")]
+    validation_token: Option<String>,
+}
+
+/// One POST from Graph: the handshake, or notifications.
+async fn receive(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<Validation>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    if let Some(token) = query.validation_token {
+        // Graph wants the token back exactly, decoded, as plain text.
+        shared.counters.validations.fetch_add(1, Ordering::Relaxed);
+        tracing::info!("validation handshake answered");
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            token,
+        )
+            .into_response();
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            let why = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                Rejection::TooLarge
+            } else {
+                Rejection::Malformed
+            };
+            shared.counters.reject(why, 1);
+            return (status, rejection.body_text()).into_response();
+        }
+    };
+    let events = match parse(&body) {
+        Ok(events) => events,
+        Err(message) => {
+            shared.counters.reject(Rejection::Malformed, 1);
+            return (StatusCode::BAD_REQUEST, message).into_response();
+        }
+    };
+    shared
+        .counters
+        .received
+        .fetch_add(events.len() as u64, Ordering::Relaxed);
+    let mut accepted = Vec::with_capacity(events.len());
+    for event in events {
+        let (id, state) = match &event {
+            Event::Change(n) => (&n.subscription_id, n.client_state.as_ref()),
+            Event::Lifecycle(n) => (&n.subscription_id, n.client_state.as_ref()),
+        };
+        match shared.client_states.check(id, state) {
+            Ok(()) => accepted.push(event),
+            Err(why) => shared.counters.reject(why, 1),
+        }
+    }
+    if accepted.is_empty() {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    // All of them or none: a partial delivery answered 503 would be delivered twice.
+    let Ok(permits) = shared.sender.try_reserve_many(accepted.len()) else {
+        shared
+            .counters
+            .reject(Rejection::QueueFull, accepted.len() as u64);
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, RETRY_AFTER_SECONDS)],
+            "The receiver's queue is full; send the notifications again later.",
+        )
+            .into_response();
+    };
+    let count = accepted.len() as u64;
+    for (permit, event) in permits.zip(accepted) {
+        permit.send(event);
+    }
+    shared
+        .counters
+        .delivered
+        .fetch_add(count, Ordering::Relaxed);
+    StatusCode::ACCEPTED.into_response()
+}
+
+/// The notifications of a body, each typed by whether it has a `lifecycleEvent`; a
+/// message saying what is wrong otherwise (never quoting the body: it may hold secrets).
+fn parse(body: &[u8]) -> Result<Vec<Event>, String> {
+    let collection: Notifications<Value> = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "The body is not Graph's notification collection {{\"value\": [...]}}: {}.",
+            e.classify_message()
+        )
+    })?;
+    collection
+        .value
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let event = if item.get("lifecycleEvent").is_some() {
+                serde_json::from_value(item).map(Event::Lifecycle)
+            } else {
+                serde_json::from_value(item).map(Event::Change)
+            };
+            // serde may quote the value it refused: shortened, whatever its size.
+            event.map_err(|e| {
+                format!(
+                    "Notification {} of the body is not one: {}.",
+                    i + 1,
+                    quote::shortened_to(&e.to_string(), 300)
+                )
+            })
+        })
+        .collect()
+}
+
+/// A short, secret-free description of a JSON error.
+trait Classify {
+    fn classify_message(&self) -> String;
+}
+
+impl Classify for serde_json::Error {
+    fn classify_message(&self) -> String {
+        match self.classify() {
+            serde_json::error::Category::Io => "it could not be read".into(),
+            serde_json::error::Category::Syntax => {
+                format!("not JSON (line {}, column {})", self.line(), self.column())
+            }
+            serde_json::error::Category::Data => {
+                quote::shortened_to(&self.to_string(), 300).to_string()
+            }
+            serde_json::error::Category::Eof => "it ends too early".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(text: &str) -> ClientState {
+        ClientState::new(text).unwrap()
+    }
+
+    #[test]
+    fn client_states_are_checked_per_subscription_or_shared() {
+        let shared = ClientStates::Shared(secret("s"));
+        assert_eq!(shared.check("any", Some(&secret("s"))), Ok(()));
+        assert_eq!(
+            shared.check("any", Some(&secret("t"))),
+            Err(Rejection::ClientState)
+        );
+        assert_eq!(shared.check("any", None), Err(Rejection::NoClientState));
+        let per = ClientStates::PerSubscription(HashMap::from([("a".into(), secret("s"))]));
+        assert_eq!(per.check("a", Some(&secret("s"))), Ok(()));
+        assert_eq!(
+            per.check("b", Some(&secret("s"))),
+            Err(Rejection::UnknownSubscription)
+        );
+        assert_eq!(format!("{shared:?}"), "ClientStates::Shared(***)");
+        assert_eq!(
+            format!("{per:?}"),
+            "ClientStates::PerSubscription(1 subscriptions)"
+        );
+    }
+
+    #[test]
+    fn bodies_that_are_not_notifications_are_refused_without_quoting_them() {
+        for body in [
+            &b"not json secret-in-body"[..],
+            b"{\"value\": 3}",
+            b"{\"value\": [{\"changeType\": \"created\"}]}",
+            b"[]",
+            b"",
+        ] {
+            let message = parse(body).unwrap_err();
+            assert!(!message.contains("secret-in-body"), "{message}");
+        }
+        let ok = parse(
+            br#"{"value":[{"subscriptionId":"a","subscriptionExpirationDateTime":"2026-11-23T09:00:00Z","changeType":"created","resource":"r"},
+                {"subscriptionId":"a","subscriptionExpirationDateTime":"2026-11-23T09:00:00Z","lifecycleEvent":"missed"}]}"#,
+        )
+        .unwrap();
+        assert!(matches!(ok[0], Event::Change(_)));
+        assert!(matches!(ok[1], Event::Lifecycle(_)));
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// JSON shaped like a notification collection, with any values in any field.
+        fn notification_like() -> impl Strategy<Value = String> {
+            let value = prop_oneof![
+                Just("null".to_owned()),
+                any::<i64>().prop_map(|n| n.to_string()),
+                ".{0,40}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+                Just("\"2026-11-25T00:00:00Z\"".to_owned()),
+                Just("[]".to_owned()),
+                Just("{}".to_owned()),
+            ];
+            let field = prop_oneof![
+                Just("subscriptionId"),
+                Just("subscriptionExpirationDateTime"),
+                Just("changeType"),
+                Just("resource"),
+                Just("resourceData"),
+                Just("clientState"),
+                Just("tenantId"),
+                Just("lifecycleEvent"),
+                Just("encryptedContent"),
+            ];
+            let item = prop::collection::vec((field, value), 0..9).prop_map(|fields| {
+                let inner: Vec<String> = fields
+                    .into_iter()
+                    .map(|(name, value)| format!("\"{name}\":{value}"))
+                    .collect();
+                format!("{{{}}}", inner.join(","))
+            });
+            prop::collection::vec(item, 0..4)
+                .prop_map(|items| format!("{{\"value\":[{}]}}", items.join(",")))
+        }
+
+        proptest! {
+            #[test]
+            fn any_bytes_parse_or_fail_without_panicking(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+                let _ = parse(&bytes);
+            }
+
+            #[test]
+            fn notification_shaped_json_parses_or_fails_with_a_message(text in notification_like()) {
+                match parse(text.as_bytes()) {
+                    Ok(events) => prop_assert!(events.len() <= 3),
+                    Err(message) => prop_assert!(!message.is_empty() && message.len() < 600),
+                }
+            }
+        }
+    }
+}
