@@ -9,20 +9,15 @@
 use std::io::Write;
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::post;
 use chrono::Utc;
 use futures_util::TryStreamExt as _;
-use graph_subs_core::notification::{ChangeNotification, LifecycleNotification, Notifications};
 use graph_subs_core::subscription::ClientState;
 use graph_subs_emulator::{App, Emulator};
 use graph_subs_http::{ClientCredentials, Error, GraphClient, Secret};
+use graph_subs_receiver::{
+    ClientStates, DEFAULT_LIFECYCLE_PATH, DEFAULT_NOTIFICATION_PATH, Event, Receiver,
+};
 use serde_json::json;
-use tokio::sync::mpsc;
 
 use crate::Exit;
 use crate::report::Report;
@@ -33,71 +28,6 @@ pub(crate) struct Args {}
 
 const APP_ID: &str = "5f0a7a2e-1c3b-4d5e-8f90-123456789abc";
 const CLIENT_STATE: &str = "demo-client-state";
-
-/// What the receiver heard.
-#[derive(Debug)]
-enum Heard {
-    Notification(ChangeNotification),
-    Lifecycle(LifecycleNotification),
-    Rejected(String),
-}
-
-#[derive(Clone)]
-struct Receiver {
-    heard: mpsc::UnboundedSender<Heard>,
-}
-
-#[derive(serde::Deserialize)]
-struct ValidationQuery {
-    #[serde(rename = "validationToken")]
-    validation_token: Option<String>,
-}
-
-/// The receiver's endpoint: Graph's validation handshake, then notifications whose
-/// `clientState` it checks.
-async fn receive(
-    State(receiver): State<Receiver>,
-    Query(query): Query<ValidationQuery>,
-    body: Bytes,
-    lifecycle: bool,
-) -> axum::response::Response {
-    if let Some(token) = query.validation_token {
-        return (StatusCode::OK, [("content-type", "text/plain")], token).into_response();
-    }
-    // The core's types, as Graph writes them; the clientState checked in constant time.
-    let matches = |state: Option<&ClientState>| state.is_some_and(|s| s.matches(CLIENT_STATE));
-    let heard: Result<Vec<Heard>, serde_json::Error> = if lifecycle {
-        serde_json::from_slice::<Notifications<LifecycleNotification>>(&body).map(|n| {
-            n.value
-                .into_iter()
-                .map(|item| match matches(item.client_state.as_ref()) {
-                    true => Heard::Lifecycle(item),
-                    false => Heard::Rejected("clientState does not match".into()),
-                })
-                .collect()
-        })
-    } else {
-        serde_json::from_slice::<Notifications<ChangeNotification>>(&body).map(|n| {
-            n.value
-                .into_iter()
-                .map(|item| match matches(item.client_state.as_ref()) {
-                    true => Heard::Notification(item),
-                    false => Heard::Rejected("clientState does not match".into()),
-                })
-                .collect()
-        })
-    };
-    let Ok(heard) = heard else {
-        let _ = receiver
-            .heard
-            .send(Heard::Rejected("not a notification".into()));
-        return StatusCode::BAD_REQUEST.into_response();
-    };
-    for item in heard {
-        let _ = receiver.heard.send(item);
-    }
-    StatusCode::ACCEPTED.into_response()
-}
 
 fn step(out: &mut dyn Write, n: u32, text: &str) -> std::io::Result<()> {
     writeln!(out)?;
@@ -129,18 +59,11 @@ async fn demo(out: &mut dyn Write) -> Result<Exit, Report> {
         .start()
         .await
         .map_err(|e| Report::new(Exit::Failure, "the emulator could not start").caused_by(&e))?;
-    let (tx, mut heard) = mpsc::unbounded_channel();
-    let receiver = Receiver { heard: tx };
-    let app = Router::new()
-        .route(
-            "/notify",
-            post(|s: State<Receiver>, q: Query<ValidationQuery>, b: Bytes| receive(s, q, b, false)),
-        )
-        .route(
-            "/lifecycle",
-            post(|s: State<Receiver>, q: Query<ValidationQuery>, b: Bytes| receive(s, q, b, true)),
-        )
-        .with_state(receiver);
+    // The receiver of graph-subs-receiver: the handshake, clientState checked on each
+    // notification, lifecycle events typed.
+    let client_state = ClientState::new(CLIENT_STATE)
+        .map_err(|e| Report::new(Exit::Failure, "the demo's clientState").caused_by(&e))?;
+    let (receiver, mut heard) = Receiver::builder(ClientStates::Shared(client_state)).build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| Report::new(Exit::Failure, "the receiver could not listen").caused_by(&e))?;
@@ -152,9 +75,11 @@ async fn demo(out: &mut dyn Write) -> Result<Exit, Report> {
         )
         .caused_by(&e))?
     );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    tokio::spawn(graph_subs_receiver::serve(
+        listener,
+        receiver.router(),
+        std::future::pending(),
+    ));
 
     let base = emulator.base_url().to_owned();
     writeln!(
@@ -198,8 +123,8 @@ async fn demo(out: &mut dyn Write) -> Result<Exit, Report> {
     let body = |resource: &str| {
         json!({
             "changeType": "created,updated",
-            "notificationUrl": format!("{receiver_url}/notify"),
-            "lifecycleNotificationUrl": format!("{receiver_url}/lifecycle"),
+            "notificationUrl": format!("{receiver_url}{DEFAULT_NOTIFICATION_PATH}"),
+            "lifecycleNotificationUrl": format!("{receiver_url}{DEFAULT_LIFECYCLE_PATH}"),
             "resource": resource,
             "expirationDateTime": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "clientState": CLIENT_STATE,
@@ -293,21 +218,18 @@ async fn demo(out: &mut dyn Write) -> Result<Exit, Report> {
         ));
     }
     match tokio::time::timeout(Duration::from_secs(10), heard.recv()).await {
-        Ok(Some(Heard::Notification(n))) => writeln!(
+        Ok(Some(Event::Change(n))) => writeln!(
             out,
             "   received: {} {} (clientState checked)",
             n.change_type, n.resource
         )?,
-        Ok(Some(Heard::Rejected(why))) => {
-            return Err(Report::new(
-                Exit::Failure,
-                format!("the receiver rejected a notification: {why}"),
-            ));
-        }
         other => {
             return Err(Report::new(
                 Exit::Failure,
-                format!("no notification arrived: {other:?}"),
+                format!(
+                    "no notification arrived: {other:?} (the receiver saw {:?})",
+                    receiver.stats()
+                ),
             ));
         }
     }
@@ -333,7 +255,7 @@ async fn demo(out: &mut dyn Write) -> Result<Exit, Report> {
         ));
     }
     match tokio::time::timeout(Duration::from_secs(10), heard.recv()).await {
-        Ok(Some(Heard::Lifecycle(event))) => {
+        Ok(Some(Event::Lifecycle(event))) => {
             let id = event.subscription_id;
             writeln!(out, "   received: {} for {id}", event.lifecycle_event)?;
             client
@@ -342,16 +264,13 @@ async fn demo(out: &mut dyn Write) -> Result<Exit, Report> {
                 .map_err(failed("reauthorize"))?;
             writeln!(out, "   reauthorized {id}")?;
         }
-        Ok(Some(Heard::Rejected(why))) => {
-            return Err(Report::new(
-                Exit::Failure,
-                format!("the receiver rejected a lifecycle event: {why}"),
-            ));
-        }
         other => {
             return Err(Report::new(
                 Exit::Failure,
-                format!("no lifecycle event arrived: {other:?}"),
+                format!(
+                    "no lifecycle event arrived: {other:?} (the receiver saw {:?})",
+                    receiver.stats()
+                ),
             ));
         }
     }
