@@ -25,6 +25,7 @@ mod exit;
 mod explain;
 mod manage;
 mod permissions;
+mod receive;
 mod report;
 
 use std::ffi::OsString;
@@ -63,6 +64,8 @@ enum Command {
     Emulator(Box<emulator::Args>),
     /// Walk through a subscription's whole lifecycle on the built-in emulator: no tenant.
     Demo(demo::Args),
+    /// Receive notifications: the validation handshake, clientState checked, one JSON line each.
+    Receive(Box<receive::Args>),
     /// List the subscriptions the caller sees (every page).
     List(Box<manage::ListArgs>),
     /// Show one subscription.
@@ -128,6 +131,7 @@ where
         Command::Explain(args) => explain::run(&args, out, chrono::Utc::now()),
         Command::Emulator(args) => emulator::run(&args, out, err),
         Command::Demo(args) => demo::run(&args, out),
+        Command::Receive(args) => receive::run(&args, out, err),
         Command::List(args) => manage::list(&args, out),
         Command::Get(args) => manage::get(&args, out),
         Command::Create(args) => manage::create(&args, out, err),

@@ -582,7 +582,16 @@ fn body_from_flags(args: &CreateArgs) -> Result<Vec<u8>, Report> {
     if let Some(url) = &args.lifecycle_url {
         body["lifecycleNotificationUrl"] = serde_json::json!(url);
     }
-    let client_state = match &args.client_state_file {
+    if let Some(state) = client_state_from(args.client_state_file.as_deref())? {
+        body["clientState"] = serde_json::json!(state);
+    }
+    serde_json::to_vec(&body).map_err(|e| Report::from(std::io::Error::from(e)))
+}
+
+/// A `clientState`: from `file` when given (trimmed), else from the
+/// `GRAPH_SUBS_CLIENT_STATE` environment variable, never from a flag's value.
+pub(crate) fn client_state_from(file: Option<&std::path::Path>) -> Result<Option<String>, Report> {
+    Ok(match file {
         Some(path) => Some(
             std::fs::read_to_string(path)
                 .map_err(|e| {
@@ -599,11 +608,7 @@ fn body_from_flags(args: &CreateArgs) -> Result<Vec<u8>, Report> {
         None => std::env::var("GRAPH_SUBS_CLIENT_STATE")
             .ok()
             .filter(|s| !s.is_empty()),
-    };
-    if let Some(state) = client_state {
-        body["clientState"] = serde_json::json!(state);
-    }
-    serde_json::to_vec(&body).map_err(|e| Report::from(std::io::Error::from(e)))
+    })
 }
 
 pub(crate) fn reauthorize(args: &ReauthorizeArgs, out: &mut dyn Write) -> Result<Exit, Report> {

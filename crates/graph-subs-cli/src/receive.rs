@@ -1,0 +1,192 @@
+//! `graph-subs receive`: the webhook side of subscriptions, on its own. It serves
+//! `graph-subs-receiver`'s endpoint (the validation handshake, `clientState` checked on
+//! every notification, lifecycle events) and writes each notification it accepts as one
+//! JSON line, as Graph sent it but without its `clientState`, for `jq` or a queue. On
+//! stderr: where it listens, a one-line summary each minute something changed, and a last
+//! one when it stops (Ctrl-C or SIGTERM).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use graph_subs_core::subscription::ClientState;
+use graph_subs_receiver::{
+    ClientStates, DEFAULT_LIFECYCLE_PATH, DEFAULT_NOTIFICATION_PATH, DEFAULT_QUEUE, Event,
+    Receiver, Stats,
+};
+
+use crate::Exit;
+use crate::report::Report;
+
+/// Receive notifications: the validation handshake, clientState checked, one JSON line each.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Where to listen (port 0: a free one, printed on stderr).
+    #[arg(long, default_value = "127.0.0.1:8090", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// A file holding the clientState every notification must carry (a secret: never a
+    /// flag value). The GRAPH_SUBS_CLIENT_STATE environment variable works too.
+    #[arg(long, value_name = "FILE")]
+    client_state_file: Option<PathBuf>,
+    /// Where the JSON lines go: a file (appended to), or `-` for standard output.
+    #[arg(long, default_value = "-", value_name = "FILE|-")]
+    out: String,
+    /// The path of the notificationUrl.
+    #[arg(long, default_value = DEFAULT_NOTIFICATION_PATH, value_name = "PATH")]
+    notification_path: String,
+    /// The path of the lifecycleNotificationUrl.
+    #[arg(long, default_value = DEFAULT_LIFECYCLE_PATH, value_name = "PATH")]
+    lifecycle_path: String,
+    /// Notifications that may wait to be written; past it, Graph is answered 503 and
+    /// sends them again.
+    #[arg(long, default_value_t = DEFAULT_QUEUE, value_name = "N")]
+    queue: usize,
+}
+
+pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, Report> {
+    let secret = crate::manage::client_state_from(args.client_state_file.as_deref())?
+        .ok_or_else(|| {
+            Report::new(Exit::Usage, "no clientState to check notifications against")
+                .code("usage")
+                .hint("put it in a file and give --client-state-file FILE, or set GRAPH_SUBS_CLIENT_STATE")
+        })?;
+    let secret = ClientState::new(secret).map_err(|e| {
+        Report::new(Exit::Usage, "the clientState is not one Graph accepts").caused_by(&e)
+    })?;
+    for path in [&args.notification_path, &args.lifecycle_path] {
+        if !path.starts_with('/') {
+            return Err(Report::new(
+                Exit::Usage,
+                format!(
+                    "the path {} does not start with /",
+                    graph_subs_core::quote::shortened(path)
+                ),
+            )
+            .hint("write it as /notifications"));
+        }
+    }
+    let mut file;
+    let sink: &mut dyn Write = if args.out == "-" {
+        out
+    } else {
+        file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&args.out)
+            .map_err(|e| {
+                Report::new(
+                    Exit::Usage,
+                    format!("cannot open {} to append to it", args.out),
+                )
+                .caused_by(&e)
+                .hint("give a writable file, or - for standard output")
+            })?;
+        &mut file
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(Report::from)?;
+    runtime.block_on(async {
+        let (receiver, mut events) = Receiver::builder(ClientStates::Shared(secret))
+            .queue(args.queue)
+            .notification_path(&args.notification_path)
+            .lifecycle_path(&args.lifecycle_path)
+            .build();
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| {
+                Report::new(Exit::Failure, format!("cannot listen on {}", args.listen))
+                    .caused_by(&e)
+                    .code("receive-start")
+                    .hint("another process may hold the port: choose another with --listen, or port 0 for a free one")
+            })?;
+        let address = listener.local_addr().map_err(Report::from)?;
+        writeln!(
+            err,
+            "graph-subs receive listening on http://{address} (notifications at {}, lifecycle at {}); stop it with Ctrl-C",
+            args.notification_path, args.lifecycle_path
+        )?;
+        if !address.ip().is_loopback() {
+            writeln!(
+                err,
+                "note: Graph calls only https:// endpoints: put this behind a TLS proxy or tunnel"
+            )?;
+        }
+        err.flush()?;
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(graph_subs_receiver::serve(
+            listener,
+            receiver.router(),
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
+        let stop = crate::emulator::stop_signal();
+        tokio::pin!(stop);
+        let mut minute = tokio::time::interval(Duration::from_secs(60));
+        minute.tick().await;
+        let mut last = receiver.stats();
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Some(event) => write_event(sink, event)?,
+                    None => break,
+                },
+                _ = minute.tick() => {
+                    let now = receiver.stats();
+                    if now != last {
+                        writeln!(err, "{}", summary(&now))?;
+                        last = now;
+                    }
+                }
+                () = &mut stop => break,
+            }
+        }
+        let _ = stop_tx.send(());
+        let _ = server.await;
+        // What was accepted before the stop is written, not lost.
+        while let Ok(event) = events.try_recv() {
+            write_event(sink, event)?;
+        }
+        sink.flush()?;
+        writeln!(err, "stopped: {}", summary(&receiver.stats()))?;
+        Ok(Exit::Success)
+    })
+}
+
+/// One notification as a JSON line, without its `clientState`.
+fn write_event(sink: &mut dyn Write, event: Event) -> Result<(), Report> {
+    let line = match event {
+        Event::Change(mut n) => {
+            n.client_state = None;
+            serde_json::to_string(&n)
+        }
+        Event::Lifecycle(mut n) => {
+            n.client_state = None;
+            serde_json::to_string(&n)
+        }
+    }
+    .map_err(|e| Report::from(std::io::Error::from(e)))?;
+    writeln!(sink, "{line}")?;
+    sink.flush()?;
+    Ok(())
+}
+
+/// `received 12, delivered 10, rejected 2 (clientState 2)`.
+fn summary(stats: &Stats) -> String {
+    let rejected: u64 = stats.rejected.values().sum();
+    let reasons: Vec<String> = stats
+        .rejected
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(reason, n)| format!("{reason} {n}"))
+        .collect();
+    let mut text = format!(
+        "received {}, delivered {}, rejected {rejected}",
+        stats.received, stats.delivered
+    );
+    if !reasons.is_empty() {
+        text.push_str(&format!(" ({})", reasons.join(", ")));
+    }
+    text.push_str(&format!("; {} validation handshakes", stats.validations));
+    text
+}

@@ -1,0 +1,135 @@
+//! `graph-subs receive` as a process: the emulator (as Graph) validates it, sends it a
+//! change and a lifecycle event; each comes out as one JSON line without its
+//! `clientState`; a notification with another `clientState` does not; SIGTERM stops it
+//! with a summary.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use graph_subs_emulator::{Emulator, TokenSpec};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_graph-subs");
+const APP: &str = "24d3b144-21ae-4080-943f-7067b395b913";
+const SECRET: &str = "CANARY-receive-client-state-8w";
+
+#[test]
+fn receive_writes_each_checked_notification_as_a_json_line() {
+    let mut child = Command::new(BIN)
+        .args(["receive", "--listen", "127.0.0.1:0"])
+        .env("GRAPH_SUBS_CLIENT_STATE", SECRET)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_owned();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let lines = runtime.block_on(async {
+        let e = Emulator::builder().build().start().await.unwrap();
+        let token = e.token(&TokenSpec::application(e.tenant_id(), APP, &["Mail.Read"]));
+        let http = reqwest::Client::new();
+        for (user, state) in [("ada", SECRET), ("grace", "another-secret")] {
+            let created = http
+                .post(format!("{}/v1.0/subscriptions", e.base_url()))
+                .bearer_auth(&token)
+                .json(&json!({
+                    "changeType": "created",
+                    "notificationUrl": format!("{base}/notifications"),
+                    "lifecycleNotificationUrl": format!("{base}/lifecycle"),
+                    "resource": format!("users/{user}@contoso.com/messages"),
+                    "expirationDateTime": (e.now() + chrono::Duration::hours(24)).to_rfc3339(),
+                    "clientState": state,
+                }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+            let id = created.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            for (path, body) in [
+                (
+                    "changes",
+                    json!({"resource": format!("users/{user}@contoso.com/messages"), "changeType": "created"}),
+                ),
+                (
+                    "lifecycle",
+                    json!({"subscriptionId": id, "lifecycleEvent": "missed"}),
+                ),
+            ] {
+                let answer = http
+                    .post(format!("{}/emulator/{path}", e.base_url()))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(answer.status().is_success());
+            }
+        }
+        // Ada's two come out; Grace's (another clientState) never do.
+        tokio::task::spawn_blocking(move || {
+            let mut lines = Vec::new();
+            for _ in 0..2 {
+                let mut line = String::new();
+                stdout.read_line(&mut line).unwrap();
+                lines.push(line);
+            }
+            lines
+        })
+        .await
+        .unwrap()
+    });
+    let change: Value = serde_json::from_str(&lines[0]).unwrap();
+    let lifecycle: Value = serde_json::from_str(&lines[1]).unwrap();
+    assert_eq!(change["changeType"], "created");
+    assert!(
+        change["resource"]
+            .as_str()
+            .unwrap()
+            .starts_with("users/ada@contoso.com/messages/")
+    );
+    assert_eq!(lifecycle["lifecycleEvent"], "missed");
+    for line in &lines {
+        assert!(!line.contains(SECRET), "the clientState is printed: {line}");
+        assert!(!line.contains("clientState"), "{line}");
+    }
+
+    // Grace's deliveries are answered (202) but rejected; give them a moment, then stop.
+    std::thread::sleep(Duration::from_millis(500));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(
+        rest.contains("stopped: received 4, delivered 2, rejected 2 (clientState 2)"),
+        "{rest}"
+    );
+    assert!(rest.contains("4 validation handshakes"), "{rest}");
+}
+
+#[test]
+fn receive_needs_a_client_state_and_says_where_to_put_it() {
+    let output = Command::new(BIN)
+        .args(["receive", "--listen", "127.0.0.1:0"])
+        .env_remove("GRAPH_SUBS_CLIENT_STATE")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("--client-state-file"), "{stderr}");
+}
