@@ -251,8 +251,22 @@ impl Connection {
                 .unwrap_or_else(|| self.cloud.graph_root().to_owned()),
             None => self.cloud.graph_root().to_owned(),
         };
+        // A service root on this machine is an emulator (Graph is never on loopback), and
+        // the emulator accepts http:// endpoints on loopback: so does the check before
+        // the call, then.
+        let local_service = self
+            .base_url
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+            .is_some_and(|u| match u.host() {
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            });
         let mut builder = GraphClient::builder()
             .cloud(self.cloud)
+            .allow_http_loopback(local_service)
             .concurrency(usize::from(self.concurrency))
             .pacing(match self.pacing {
                 PacingChoice::Graph => Pacing::GRAPH,
