@@ -15,7 +15,7 @@ use serde::Deserialize;
 use graph_subs_catalogue::quote::thousands;
 
 use crate::bench::Machine;
-use crate::json_bench::{self, Spec, Verdict};
+use crate::json_bench::{self, Spec, Verdict, us};
 
 /// The line after which the emulator's generated section starts.
 pub const BEGIN: &str = "<!-- emulator-bench:begin -->";
@@ -227,14 +227,6 @@ pub const SPEC: Spec = Spec {
 /// `quick` runs the bench's small version.
 pub fn run(root: &Path, no_run: bool, quick: bool) -> Result<Results> {
     json_bench::run(root, &SPEC, no_run, quick, &[], render)
-}
-
-fn us(value: f64) -> String {
-    if value >= 1000.0 {
-        format!("{:.2} ms", value / 1000.0)
-    } else {
-        format!("{value:.0} µs")
-    }
 }
 
 fn mib(bytes: u64) -> String {

@@ -99,6 +99,15 @@ pub fn run<T: DeserializeOwned>(
     Ok(results)
 }
 
+/// Microseconds as a table shows them: `950 µs`, `4.32 ms`.
+pub fn us(value: f64) -> String {
+    if value >= 1000.0 {
+        format!("{:.2} ms", value / 1000.0)
+    } else {
+        format!("{value:.0} µs")
+    }
+}
+
 /// One goal's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {

@@ -3,10 +3,11 @@
 //! - `codegen [--check]`: generates `crates/graph-subs-core/src/permissions/table.rs` from
 //!   the documentation pages in `docs/upstream/` ([`codegen`]).
 //! - `parse-permissions FILE [--json]`: prints the permission rows of one page ([`page`]).
-//! - `bench [--no-run] [--only check|emulator|manage] [--quick] [--no-python]`: runs the
-//!   criterion benchmarks of `check` ([`bench`]), the emulator's load benchmark
-//!   ([`emulator_bench`]) and the client's ([`manage_bench`]), and writes their sections
-//!   of `docs/performance.md` ([`json_bench`] runs the last two).
+//! - `bench [--no-run] [--only check|emulator|manage|receiver] [--quick] [--no-python]`:
+//!   runs the criterion benchmarks of `check` ([`bench`]), the emulator's load benchmark
+//!   ([`emulator_bench`]), the client's ([`manage_bench`]) and the receiver's
+//!   ([`receiver_bench`]), and writes their sections of `docs/performance.md`
+//!   ([`json_bench`] runs the last three).
 //!
 //! The library half exists so that the workspace tests can run the same code.
 
@@ -18,3 +19,4 @@ pub mod errata;
 pub mod json_bench;
 pub mod manage_bench;
 pub mod page;
+pub mod receiver_bench;

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use xtask::codegen::{self, Mode, Outcome};
 use xtask::corpus::show_cell;
 use xtask::page::{parse_page, rows_json};
-use xtask::{bench, emulator_bench, manage_bench};
+use xtask::{bench, emulator_bench, manage_bench, receiver_bench};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "graph-subs project automation")]
@@ -49,9 +49,9 @@ enum Task {
         /// bench already have.
         #[arg(long)]
         no_run: bool,
-        /// Run one part only: `check` (criterion), `emulator` or `manage` (the client
-        /// and the commands).
-        #[arg(long, value_parser = ["check", "emulator", "manage"])]
+        /// Run one part only: `check` (criterion), `emulator`, `manage` (the client and
+        /// the commands) or `receiver`.
+        #[arg(long, value_parser = ["check", "emulator", "manage", "receiver"])]
         only: Option<String>,
         /// The emulator's and the client's benches in their small versions: for trying
         /// them, judged by no goal.
@@ -166,6 +166,14 @@ fn run_bench(
         println!(
             "wrote the client's measurements ({:.0} s) into {}",
             results.seconds,
+            bench::DOC
+        );
+    }
+    if part("receiver") {
+        let results = receiver_bench::run(&root, options.no_run, quick)?;
+        println!(
+            "wrote the receiver's measurement ({:.0} notifications a second) into {}",
+            results.throughput,
             bench::DOC
         );
     }
