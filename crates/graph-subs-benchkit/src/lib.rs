@@ -1,7 +1,8 @@
 //! What the workspace's load benchmarks share (`graph-subs-emulator`'s `emulator` bench
 //! and `graph-subs-cli`'s `manage` bench): a minimal HTTP/1.1 load generator
 //! ([`RawConnection`]), latency [`percentiles`], what a process spent, from `/proc`
-//! ([`cpu_seconds`], [`status_kib`]), and emulators filled with subscriptions ([`fill`]).
+//! ([`cpu_seconds`], [`status_kib`]), emulators filled with subscriptions ([`fill`]), and
+//! for tests, the process's captured log ([`log`]).
 //!
 //! The load generator exists because client and server share the reference machine's two
 //! CPUs: every microsecond a general HTTP client spends is taken from the server it
@@ -10,6 +11,7 @@
 //! reference machine, against about 48 µs for reqwest (`docs/performance.md`).
 
 pub mod fill;
+pub mod log;
 
 use std::error::Error;
 use std::time::Instant;

@@ -351,31 +351,7 @@ fn client_credentials_come_from_a_file_and_no_secret_is_ever_shown() {
 /// Everything the client, the commands and the emulator log in this test binary, at every
 /// level: no secret may be in it.
 fn captured_log() -> Arc<Mutex<Vec<u8>>> {
-    static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let writer = log.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "graph_subs_http=trace,graph_subs_cli=trace,graph_subs_emulator=trace",
-            ))
-            .with_ansi(false)
-            .with_writer(move || Capture(writer.clone()))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        log
-    })
-    .clone()
-}
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    graph_subs_benchkit::log::captured(
+        "graph_subs_http=trace,graph_subs_cli=trace,graph_subs_emulator=trace",
+    )
 }

@@ -6,7 +6,7 @@
 //! loses or corrupts state, and never shows a secret where it does not belong, in an
 //! answer or in its log.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use base64::Engine as _;
@@ -1515,33 +1515,7 @@ async fn two_hundred_concurrent_creates_of_one_subscription_make_one_and_one_del
 
 /// Everything the emulator logs in this test binary, at every level.
 fn captured_log() -> Arc<Mutex<Vec<u8>>> {
-    static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let writer = log.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "graph_subs_emulator=trace",
-            ))
-            .with_ansi(false)
-            .with_writer(move || Capture(writer.clone()))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        log
-    })
-    .clone()
-}
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    graph_subs_benchkit::log::captured("graph_subs_emulator=trace")
 }
 
 #[tokio::test]
