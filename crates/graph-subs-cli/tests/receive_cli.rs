@@ -78,7 +78,7 @@ fn receive_writes_each_checked_notification_as_a_json_line() {
             }
         }
         // Ada's two come out; Grace's (another clientState) never do.
-        tokio::task::spawn_blocking(move || {
+        let lines = tokio::task::spawn_blocking(move || {
             let mut lines = Vec::new();
             for _ in 0..2 {
                 let mut line = String::new();
@@ -88,10 +88,43 @@ fn receive_writes_each_checked_notification_as_a_json_line() {
             lines
         })
         .await
-        .unwrap()
+        .unwrap();
+        // Every delivery answered (Grace's with 202 too) before the emulator stops.
+        for _ in 0..400 {
+            let log: Value = http
+                .get(format!("{}/emulator/deliveries", e.base_url()))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let sent: Vec<&Value> = log["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["kind"] != "validation")
+                .collect();
+            if sent.len() == 4 && sent.iter().all(|d| d["state"] == "delivered") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        lines
     });
-    let change: Value = serde_json::from_str(&lines[0]).unwrap();
-    let lifecycle: Value = serde_json::from_str(&lines[1]).unwrap();
+    // The emulator delivers each from a task of its own: in either order.
+    let parsed: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let change = parsed
+        .iter()
+        .find(|v| v.get("lifecycleEvent").is_none())
+        .unwrap_or_else(|| panic!("no change notification in {lines:?}"));
+    let lifecycle = parsed
+        .iter()
+        .find(|v| v.get("lifecycleEvent").is_some())
+        .unwrap_or_else(|| panic!("no lifecycle event in {lines:?}"));
     assert_eq!(change["changeType"], "created");
     assert!(
         change["resource"]
@@ -105,8 +138,7 @@ fn receive_writes_each_checked_notification_as_a_json_line() {
         assert!(!line.contains("clientState"), "{line}");
     }
 
-    // Grace's deliveries are answered (202) but rejected; give them a moment, then stop.
-    std::thread::sleep(Duration::from_millis(500));
+    // Grace's deliveries were answered (202) but rejected.
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
