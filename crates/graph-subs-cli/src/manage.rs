@@ -19,6 +19,7 @@ use futures_util::TryStreamExt as _;
 use graph_subs_core::catalogue;
 use graph_subs_core::cloud::Cloud;
 use graph_subs_core::lifetime::{self, Extension, RenewalPolicy, Tracked};
+use graph_subs_core::notification_url;
 use graph_subs_core::quote;
 use graph_subs_core::resource::ResourcePath;
 use graph_subs_http::{
@@ -258,12 +259,7 @@ impl Connection {
             .base_url
             .as_deref()
             .and_then(|u| url::Url::parse(u).ok())
-            .is_some_and(|u| match u.host() {
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                None => false,
-            });
+            .is_some_and(|u| u.host().is_some_and(notification_url::is_loopback_host));
         let mut builder = GraphClient::builder()
             .cloud(self.cloud)
             .allow_http_loopback(local_service)

@@ -245,6 +245,11 @@ impl NotificationUrl {
 
     /// Everything Graph would refuse or could not reach, in a stable order.
     pub fn findings(&self) -> Vec<Finding> {
+        self.url_and_findings().1
+    }
+
+    /// [`NotificationUrl::url`] and [`NotificationUrl::findings`] from one parse.
+    pub(crate) fn url_and_findings(&self) -> (Option<Url>, Vec<Finding>) {
         let mut found = Vec::new();
         if self.form == Form::EventGrid {
             let query = self.raw.split_once('?').map_or("", |(_, q)| q);
@@ -257,34 +262,24 @@ impl NotificationUrl {
                     found.push(Finding::EventGridParameterMissing { name });
                 }
             }
-            return found;
+            return (None, found);
         }
         let Some(url) = self.url() else {
-            return found;
+            return (None, found);
         };
         if url.scheme() != "https" {
             found.push(Finding::NotHttps {
                 scheme: url.scheme().to_owned(),
             });
         }
-        match url.host() {
-            Some(Host::Domain(domain)) => {
-                let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-                if domain == "localhost" || domain.ends_with(".localhost") {
-                    found.push(Finding::Loopback);
-                }
-            }
-            Some(Host::Ipv4(ip)) => found.extend(classify(IpAddr::V4(ip))),
-            Some(Host::Ipv6(ip)) => found.extend(classify(IpAddr::V6(ip))),
-            None => {}
-        }
+        found.extend(url.host().and_then(host_finding));
         if !url.username().is_empty() || url.password().is_some() {
             found.push(Finding::Credentials);
         }
         if url.fragment().is_some() {
             found.push(Finding::Fragment);
         }
-        found
+        (Some(url), found)
     }
 
     /// Whether the host is this machine.
@@ -335,6 +330,25 @@ fn parse_absolute(text: &str, whole: &str) -> Result<Url, UrlError> {
         Some(_) => {}
     }
     Ok(url)
+}
+
+/// What a host is, for Graph: `localhost` (and its subdomains) and loopback addresses
+/// are this machine; some addresses Graph cannot reach; `None` for any other.
+pub fn host_finding(host: Host<&str>) -> Option<Finding> {
+    match host {
+        Host::Domain(domain) => {
+            let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+            (domain == "localhost" || domain.ends_with(".localhost")).then_some(Finding::Loopback)
+        }
+        Host::Ipv4(ip) => classify(IpAddr::V4(ip)),
+        Host::Ipv6(ip) => classify(IpAddr::V6(ip)),
+    }
+}
+
+/// Whether `host` is this machine: the one rule for notification URLs and for anything
+/// else that asks (is a service root an emulator on this machine?).
+pub fn is_loopback_host(host: Host<&str>) -> bool {
+    host_finding(host) == Some(Finding::Loopback)
 }
 
 /// What an IP address is, for Graph.
@@ -472,6 +486,30 @@ mod tests {
         )
         .unwrap();
         assert_eq!(grid.url(), None);
+    }
+
+    #[test]
+    fn one_rule_says_which_hosts_are_this_machine() {
+        let host = |u: &str| Url::parse(u).unwrap().host().map(|h| is_loopback_host(h));
+        for local in [
+            "http://localhost:8080/v1.0",
+            "http://LOCALHOST./v1.0",
+            "http://api.localhost/",
+            "http://127.0.0.1:8080/v1.0",
+            "http://127.8.9.10/",
+            "http://[::1]:8080/",
+            "http://[::ffff:127.0.0.1]/",
+        ] {
+            assert_eq!(host(local), Some(true), "{local}");
+        }
+        for remote in [
+            "https://graph.microsoft.com/v1.0",
+            "http://127.example.com/",
+            "http://10.0.0.1/",
+            "http://0.0.0.0/",
+        ] {
+            assert_eq!(host(remote), Some(false), "{remote}");
+        }
     }
 
     /// A store of a million subscriptions holds two of these each (docs/performance.md).

@@ -756,13 +756,12 @@ fn check_url(field: &str, text: &str, allow_http_loopback: bool, out: &mut Diagn
         }
     };
     let shown = url.redacted();
-    let parsed = url.url();
+    let (parsed, findings) = url.url_and_findings();
     let host = parsed
         .as_ref()
         .and_then(|u| u.host_str())
         .map(|h| shortened(h).to_string())
         .unwrap_or_default();
-    let findings = url.findings();
     let local_http = allow_http_loopback
         && findings.contains(&Finding::Loopback)
         && parsed.is_some_and(|u| u.scheme() == "http");
