@@ -331,7 +331,7 @@ async fn serve(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         writeln!(out, "Stop it with Ctrl-C.")?;
     }
     out.flush()?;
-    stop_signal().await;
+    crate::stop_signal().await;
     tracing::info!("stopping");
     emulator.shutdown().await.map_err(|e| {
         Report::new(Exit::Failure, "the emulator could not save its state")
@@ -377,30 +377,6 @@ fn shell_word(text: &str) -> String {
         text.to_owned()
     } else {
         format!("'{}'", text.replace('\'', "'\\''"))
-    }
-}
-
-/// Ctrl-C, or SIGTERM on Unix.
-pub(crate) async fn stop_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = interrupt.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
     }
 }
 

@@ -120,7 +120,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
                 let _ = stop_rx.await;
             },
         ));
-        let stop = crate::emulator::stop_signal();
+        let stop = crate::stop_signal();
         tokio::pin!(stop);
         let mut minute = tokio::time::interval(Duration::from_secs(60));
         minute.tick().await;

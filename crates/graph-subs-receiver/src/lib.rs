@@ -25,7 +25,6 @@
 //! emulator writes. What the receiver saw is counted in [`Stats`].
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -125,7 +124,7 @@ pub enum Rejection {
 }
 
 impl Rejection {
-    /// Every reason, in the order [`Stats`] shows them.
+    /// Every reason, in declaration order (the counters' order).
     pub const ALL: [Rejection; 6] = [
         Rejection::ClientState,
         Rejection::NoClientState,
@@ -167,13 +166,13 @@ struct Counters {
     validations: AtomicU64,
     received: AtomicU64,
     delivered: AtomicU64,
-    rejected: [AtomicU64; 6],
+    rejected: [AtomicU64; Rejection::ALL.len()],
 }
 
 impl Counters {
     fn reject(&self, why: Rejection, count: u64) {
-        let index = Rejection::ALL.iter().position(|r| *r == why).unwrap_or(0);
-        self.rejected[index].fetch_add(count, Ordering::Relaxed);
+        // `ALL` lists the reasons in declaration order: the discriminant is the index.
+        self.rejected[why as usize].fetch_add(count, Ordering::Relaxed);
         tracing::warn!(reason = why.as_str(), count, "notifications rejected");
     }
 
@@ -300,12 +299,9 @@ pub async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -398,7 +394,7 @@ fn parse(body: &[u8]) -> Result<Vec<Event>, String> {
     let collection: Notifications<Value> = serde_json::from_slice(body).map_err(|e| {
         format!(
             "The body is not Graph's notification collection {{\"value\": [...]}}: {}.",
-            e.classify_message()
+            json_problem(&e)
         )
     })?;
     collection
@@ -423,23 +419,15 @@ fn parse(body: &[u8]) -> Result<Vec<Event>, String> {
         .collect()
 }
 
-/// A short, secret-free description of a JSON error.
-trait Classify {
-    fn classify_message(&self) -> String;
-}
-
-impl Classify for serde_json::Error {
-    fn classify_message(&self) -> String {
-        match self.classify() {
-            serde_json::error::Category::Io => "it could not be read".into(),
-            serde_json::error::Category::Syntax => {
-                format!("not JSON (line {}, column {})", self.line(), self.column())
-            }
-            serde_json::error::Category::Data => {
-                quote::shortened_to(&self.to_string(), 300).to_string()
-            }
-            serde_json::error::Category::Eof => "it ends too early".into(),
-        }
+/// What is wrong with a body serde_json refused, shortly: where its syntax breaks, or
+/// what it holds instead of Graph's shape (serde may quote a value: shortened).
+fn json_problem(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Io => "it could not be read".into(),
+        Category::Syntax => format!("not JSON (line {}, column {})", e.line(), e.column()),
+        Category::Data => quote::shortened_to(&e.to_string(), 300).to_string(),
+        Category::Eof => "it ends too early".into(),
     }
 }
 
@@ -471,6 +459,18 @@ mod tests {
             format!("{per:?}"),
             "ClientStates::PerSubscription(1 subscriptions)"
         );
+    }
+
+    #[test]
+    fn every_reason_counts_in_its_own_counter() {
+        let counters = Counters::default();
+        for (n, why) in Rejection::ALL.into_iter().enumerate() {
+            counters.reject(why, n as u64 + 1);
+        }
+        let stats = counters.read();
+        for (n, why) in Rejection::ALL.into_iter().enumerate() {
+            assert_eq!(stats.rejected[why.as_str()], n as u64 + 1);
+        }
     }
 
     #[test]
