@@ -15,7 +15,7 @@ use serde::Deserialize;
 use graph_subs_catalogue::quote::thousands;
 
 use crate::bench::Machine;
-use crate::json_bench::{self, Spec, Verdict, us};
+use crate::json_bench::{self, Percentiles, Spec, Verdict, us};
 
 /// The line after which the emulator's generated section starts.
 pub const BEGIN: &str = "<!-- emulator-bench:begin -->";
@@ -36,21 +36,6 @@ pub const MEMORY_BYTES: u64 = 1 << 30;
 /// at most this many times the one at the smallest (linear growth would be 1,000 times
 /// from 1k to 1M).
 pub const LIST_FLAT_RATIO: f64 = 2.0;
-
-/// Latency percentiles, in microseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-pub struct Percentiles {
-    /// The median.
-    pub p50: f64,
-    /// The 90th percentile.
-    pub p90: f64,
-    /// The 99th percentile.
-    pub p99: f64,
-    /// The 99.9th percentile.
-    pub p999: f64,
-    /// The slowest.
-    pub max: f64,
-}
 
 /// One PATCH load.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

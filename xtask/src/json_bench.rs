@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::bench::{DOC, Machine, load_average, splice_between};
@@ -97,6 +98,21 @@ pub fn run<T: DeserializeOwned>(
     std::fs::write(&doc_path, updated)
         .with_context(|| format!("cannot write `{}`", doc_path.display()))?;
     Ok(results)
+}
+
+/// Latency percentiles, in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct Percentiles {
+    /// The median.
+    pub p50: f64,
+    /// The 90th percentile.
+    pub p90: f64,
+    /// The 99th percentile.
+    pub p99: f64,
+    /// The 99.9th percentile.
+    pub p999: f64,
+    /// The slowest.
+    pub max: f64,
 }
 
 /// Microseconds as a table shows them: `950 µs`, `4.32 ms`.

@@ -12,8 +12,7 @@ use serde::Deserialize;
 use graph_subs_catalogue::quote::thousands;
 
 use crate::bench::Machine;
-use crate::emulator_bench::Percentiles;
-use crate::json_bench::{self, Spec, Verdict, us};
+use crate::json_bench::{self, Percentiles, Spec, Verdict, us};
 
 /// The line after which the generated section starts.
 pub const BEGIN: &str = "<!-- receiver-bench:begin -->";

@@ -100,6 +100,15 @@ impl RawConnection {
     }
 }
 
+/// A bench binary's end: its error on stderr and exit status 1, or nothing.
+#[allow(clippy::print_stderr)]
+pub fn exit_on_error(result: Result<()>) {
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Writes `value` as one line on stdout, flushed: how a bench's child process hands its
 /// measurements to its parent.
 #[allow(clippy::print_stdout)]

@@ -148,10 +148,7 @@ impl Options {
 }
 
 fn main() {
-    if let Err(e) = run() {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    graph_subs_benchkit::exit_on_error(run());
 }
 
 fn run() -> Result<()> {

@@ -30,10 +30,7 @@ const WARM_UP: Duration = Duration::from_secs(1);
 const SECRET: &str = "bench-client-state";
 
 fn main() {
-    if let Err(e) = run() {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    graph_subs_benchkit::exit_on_error(run());
 }
 
 fn run() -> Result<()> {
