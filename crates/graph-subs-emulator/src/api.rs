@@ -515,6 +515,13 @@ pub(crate) async fn create(
     })?;
     authorize(&principal, &resource, Operation::Create, &ids)?;
     let include_resource_data = request.include_resource_data.unwrap_or(false);
+    if include_resource_data {
+        // The core checked that a certificate is there; whether it can encrypt needs it
+        // parsed (delivery/rich.rs).
+        if let Some(certificate) = &request.encryption_certificate {
+            certificate_can_encrypt(certificate, &ids)?;
+        }
+    }
     let requested = request.expiration_date_time.get();
     let expiration =
         match lifetime::judge_expiration(resource.kind(), include_resource_data, requested, now) {
@@ -607,6 +614,16 @@ pub(crate) async fn create(
         entity(&shared, &version, &subscription),
     )
         .into_response())
+}
+
+/// 400 for an `encryptionCertificate` rich notifications cannot be encrypted for.
+fn certificate_can_encrypt(
+    certificate: &EncryptionCertificate,
+    ids: &RequestIds,
+) -> Result<(), GraphError> {
+    crate::delivery::rich::check_certificate(certificate).map_err(|e| {
+        GraphError::new(StatusCode::BAD_REQUEST, "InvalidRequest", e.to_string()).with_ids(ids)
+    })
 }
 
 /// The stored subscription `id`, when the caller may see it; with its resolved resource.
@@ -707,6 +724,9 @@ pub(crate) async fn update(
         updated.notification_url = url;
     }
     if let Some(certificate) = update.encryption_certificate {
+        if existing.include_resource_data == Some(true) {
+            certificate_can_encrypt(&certificate, &ids)?;
+        }
         updated.encryption_certificate = Some(certificate);
     }
     if let Some(certificate_id) = update.encryption_certificate_id {

@@ -24,14 +24,26 @@
 //!
 //! - `POST /emulator/changes` with `{"resource": "me/messages", "changeType":
 //!   "created" | "updated" | "deleted", "resourceData": {...} (optional), "tenantId":
-//!   "..." (optional, the emulator's tenant by default)}` reports a change. Every live
-//!   subscription of that tenant on that resource whose `changeType` includes it gets a
-//!   change notification at its `notificationUrl`:
+//!   "..." (optional, the emulator's tenant by default), "tamper": "..." (optional, see
+//!   below)}` reports a change. Every live subscription of that tenant on that resource
+//!   whose `changeType` includes it gets a change notification at its `notificationUrl`:
 //!   `{"value": [{"subscriptionId", "subscriptionExpirationDateTime", "changeType",
 //!   "resource", "resourceData": {..., "@odata.type", "@odata.id", "id"}, "clientState",
 //!   "tenantId"}]}` (`clientState` only when the subscription has one). Answer: 202
 //!   `{"matched": N, "deliveries": ["<delivery id>", ...]}`, one delivery per matched
 //!   subscription; sending happens in the background.
+//!
+//!   A subscription with `includeResourceData` gets a **rich notification**: the whole
+//!   `resourceData` encrypted for its `encryptionCertificate` into `encryptedContent`
+//!   (`data`, `dataSignature`, `dataKey`, `encryptionCertificateId`,
+//!   `encryptionCertificateThumbprint`; `delivery/rich.rs`), `resourceData` reduced to
+//!   `id`, `@odata.type` and `@odata.id`, and `"validationTokens": [jwt]`: claims
+//!   [`graph_subs_core::notification::ValidationTokenClaims`] for the subscription's app
+//!   and tenant, valid an hour on the emulator's clock, signed with the key of the JWKS
+//!   at `/{tenant}/discovery/v2.0/keys`. `"tamper"` breaks one thing in it, to test a
+//!   receiver: `"dataSignature"`, `"data"`, `"expiredToken"`, `"foreignToken"` (made for
+//!   another app), `"forgedToken"` (a signature that is not the issuer's) or `"noToken"`;
+//!   it changes nothing in plain notifications.
 //! - `POST /emulator/lifecycle` with `{"subscriptionId": "...", "lifecycleEvent":
 //!   "reauthorizationRequired" | "subscriptionRemoved" | "missed", "tenantId": "..."
 //!   (optional)}` sends `{"value": [{"subscriptionId", "subscriptionExpirationDateTime",
@@ -78,12 +90,17 @@
 //!   endpoint is called too); the validation records of a refused create carry the id
 //!   the subscription would have had.
 //!   [`EmulatorBuilder::endpoint_validation`] turns validation off (load tests).
+//! - **Rich notifications.** A fresh symmetric key per notification, as the documentation
+//!   implies (it does not say whether Graph reuses keys); `create` and a PATCH of
+//!   `encryptionCertificate` refuse (400) a certificate that is not X.509 with an RSA key
+//!   of at least 2048 bits, where Graph would fail later, at the first notification.
 //! - **Secrets.** URLs are logged and recorded redacted (user-info and query values as
 //!   `***`); `clientState` goes only into the payloads; transport errors are described
 //!   without their URL.
 
 mod log;
 mod payload;
+pub(crate) mod rich;
 mod send;
 mod validation;
 
@@ -506,7 +523,7 @@ fn read<T: DeserializeOwned>(
     serde_json::from_slice(body).map_err(|e| bad_request(format!("send {expected}: {e}"), ids))
 }
 
-const CHANGE_SHAPE: &str = r#"{"resource": "me/messages", "changeType": "created", "resourceData": {...} (optional), "tenantId": "..." (optional)}"#;
+const CHANGE_SHAPE: &str = r#"{"resource": "me/messages", "changeType": "created", "resourceData": {...} (optional), "tenantId": "..." (optional), "tamper": "dataSignature" | "data" | "expiredToken" | "foreignToken" | "forgedToken" | "noToken" (optional)}"#;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -517,6 +534,8 @@ struct ChangeReport {
     resource_data: Option<Map<String, Value>>,
     #[serde(default)]
     tenant_id: Option<String>,
+    #[serde(default)]
+    tamper: Option<payload::Tamper>,
 }
 
 /// `POST /emulator/changes`.
@@ -559,22 +578,38 @@ async fn changes(
         .tenant_id
         .unwrap_or_else(|| shared.config.tenant_id.clone());
     let matched = live_matching(&shared, &tenant, resource, change_type).await;
+    let signing = payload::Signing {
+        identity: &shared.identity,
+        now: shared.clock.now(),
+        tamper: report.tamper,
+    };
     let deliveries: Vec<String> = matched
         .iter()
         .map(|subscription| {
-            let body = payload::change(
-                subscription,
-                &tenant,
-                change_type,
-                report.resource_data.as_ref(),
-            );
             let mut record = Record::new(
                 &subscription.id,
                 Kind::Change,
                 subscription.notification_url.redacted(),
             );
             record.change_type = Some(change_type.as_str().to_owned());
-            dispatch(&shared, record, &subscription.notification_url, body)
+            match payload::change(
+                subscription,
+                &tenant,
+                change_type,
+                report.resource_data.as_ref(),
+                &signing,
+            ) {
+                Ok(body) => dispatch(&shared, record, &subscription.notification_url, body),
+                Err(e) => {
+                    // Only a subscription stored before certificates were checked.
+                    tracing::error!(id = %subscription.id, error = %e, "rich notification not sent");
+                    record.state = DeliveryState::Failed;
+                    record.note = Some(e.to_string());
+                    let id = record.id.clone();
+                    shared.delivery.push(record);
+                    id
+                }
+            }
         })
         .collect();
     tracing::info!(

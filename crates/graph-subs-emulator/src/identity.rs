@@ -299,6 +299,34 @@ impl Identity {
             .unwrap_or_else(|e| panic!("signing a token with the emulator's own key failed: {e}"))
     }
 
+    /// A rich notification's validation token: `claims` signed with the key the JWKS
+    /// publishes.
+    pub(crate) fn validation_token(
+        &self,
+        claims: &graph_subs_core::notification::ValidationTokenClaims,
+    ) -> String {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(self.key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .unwrap_or_else(|e| panic!("signing a token with the emulator's own key failed: {e}"))
+    }
+
+    /// Whether a validation token carries this key's signature (tests).
+    #[cfg(test)]
+    pub(crate) fn verify_validation_token(&self, token: &str) -> Result<(), String> {
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.validate_aud = false;
+        validation.validate_exp = false;
+        validation.required_spec_claims.clear();
+        jsonwebtoken::decode::<graph_subs_core::notification::ValidationTokenClaims>(
+            token,
+            &self.decoding,
+            &validation,
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+
     /// Verifies a presented token: signature, audience, issuer (once per token, see
     /// [`VERIFIED_TOKENS`]), and lifetime on the emulator's clock (`now`, every time).
     pub(crate) fn verify(
