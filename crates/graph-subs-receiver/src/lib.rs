@@ -18,6 +18,15 @@
 //! - **Lifecycle events** (`reauthorizationRequired`, `subscriptionRemoved`, `missed`, and
 //!   any newer one, kept as written) are their own [`Event::Lifecycle`], told apart by
 //!   their `lifecycleEvent`, whichever URL they arrive on.
+//! - **Rich notifications** ([`ReceiverBuilder::rich`]): the `validationTokens` verified
+//!   against the issuer's keys, then each item's `encryptedContent` signature checked and
+//!   its resource decrypted ([`rich`]); the app gets the decrypted resource as the
+//!   notification's `resourceData`, and `encryptedContent` no more. An item no token
+//!   vouches for, or whose signature does not match, is counted and dropped (answered
+//!   202, as a wrong `clientState`). An item for a certificate the receiver has no key for
+//!   is the receiver's own misconfiguration (a certificate rollover half done): the POST
+//!   is answered 503 and Graph sends it again, so that adding the key loses nothing.
+//!   Without [`ReceiverBuilder::rich`], rich items are delivered as they came, encrypted.
 //! - **Bad input** (a body over the limit, not JSON, not Graph's shape) gets 413 or 400
 //!   and is counted; nothing panics.
 //!
@@ -35,8 +44,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use graph_subs_core::notification::{ChangeNotification, LifecycleNotification, Notifications};
+
+pub mod rich;
+
 use graph_subs_core::quote;
 use graph_subs_core::subscription::ClientState;
+use rich::{DecryptionKeys, RichProblem, TokenVerifier};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -121,17 +134,30 @@ pub enum Rejection {
     TooLarge,
     /// The queue had no room: answered 503, for Graph to send again.
     QueueFull,
+    /// A rich notification no validation token vouches for.
+    ValidationToken,
+    /// A rich notification whose `dataSignature` does not match its `data`.
+    Signature,
+    /// A rich notification that does not decrypt (not base64, bad padding, not JSON).
+    Undecryptable,
+    /// A rich notification for a certificate the receiver has no key for: answered 503,
+    /// for Graph to send again once the key is added.
+    NoDecryptionKey,
 }
 
 impl Rejection {
     /// Every reason, in declaration order (the counters' order).
-    pub const ALL: [Rejection; 6] = [
+    pub const ALL: [Rejection; 10] = [
         Rejection::ClientState,
         Rejection::NoClientState,
         Rejection::UnknownSubscription,
         Rejection::Malformed,
         Rejection::TooLarge,
         Rejection::QueueFull,
+        Rejection::ValidationToken,
+        Rejection::Signature,
+        Rejection::Undecryptable,
+        Rejection::NoDecryptionKey,
     ];
 
     /// Its name in [`Stats`] and logs.
@@ -143,6 +169,10 @@ impl Rejection {
             Rejection::Malformed => "malformed",
             Rejection::TooLarge => "tooLarge",
             Rejection::QueueFull => "queueFull",
+            Rejection::ValidationToken => "validationToken",
+            Rejection::Signature => "dataSignature",
+            Rejection::Undecryptable => "undecryptable",
+            Rejection::NoDecryptionKey => "noDecryptionKey",
         }
     }
 }
@@ -190,6 +220,45 @@ impl Counters {
     }
 }
 
+/// The receiver's time, in seconds since the epoch: the wall clock unless a test or an
+/// emulated run gives another ([`ReceiverBuilder::clock`]).
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl Clock {
+    /// The wall clock.
+    pub fn system() -> Clock {
+        Clock(Arc::new(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        }))
+    }
+
+    /// Any other.
+    pub fn from_fn(now: impl Fn() -> i64 + Send + Sync + 'static) -> Clock {
+        Clock(Arc::new(now))
+    }
+
+    fn now(&self) -> i64 {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+/// What rich notifications need: the keys that decrypt them and the verifier of their
+/// tokens.
+#[derive(Debug)]
+struct Rich {
+    keys: DecryptionKeys,
+    tokens: TokenVerifier,
+}
+
 /// Builds a receiver.
 #[derive(Debug)]
 pub struct ReceiverBuilder {
@@ -198,6 +267,8 @@ pub struct ReceiverBuilder {
     max_body: usize,
     notification_path: String,
     lifecycle_path: String,
+    rich: Option<Rich>,
+    clock: Clock,
 }
 
 impl ReceiverBuilder {
@@ -225,6 +296,19 @@ impl ReceiverBuilder {
         self
     }
 
+    /// Verifies and decrypts rich notifications: `keys` decrypt them, `tokens` verifies
+    /// their validation tokens.
+    pub fn rich(mut self, keys: DecryptionKeys, tokens: TokenVerifier) -> Self {
+        self.rich = Some(Rich { keys, tokens });
+        self
+    }
+
+    /// The time validation tokens are judged at ([`Clock::system`] by default).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// The receiver and the stream of what it accepts.
     pub fn build(self) -> (Receiver, Events) {
         let (sender, events) = mpsc::channel(self.queue);
@@ -232,6 +316,8 @@ impl ReceiverBuilder {
             client_states: self.client_states,
             sender,
             counters: Counters::default(),
+            rich: self.rich,
+            clock: self.clock,
         });
         (
             Receiver {
@@ -250,6 +336,8 @@ struct Shared {
     client_states: ClientStates,
     sender: mpsc::Sender<Event>,
     counters: Counters,
+    rich: Option<Rich>,
+    clock: Clock,
 }
 
 /// A receiver: its routes, and what it has seen.
@@ -270,6 +358,8 @@ impl Receiver {
             max_body: DEFAULT_MAX_BODY,
             notification_path: DEFAULT_NOTIFICATION_PATH.to_owned(),
             lifecycle_path: DEFAULT_LIFECYCLE_PATH.to_owned(),
+            rich: None,
+            clock: Clock::system(),
         }
     }
 
@@ -340,8 +430,8 @@ async fn receive(
             return (status, rejection.body_text()).into_response();
         }
     };
-    let events = match parse(&body) {
-        Ok(events) => events,
+    let (events, tokens) = match parse(&body) {
+        Ok(parsed) => parsed,
         Err(message) => {
             shared.counters.reject(Rejection::Malformed, 1);
             return (StatusCode::BAD_REQUEST, message).into_response();
@@ -361,6 +451,16 @@ async fn receive(
             Ok(()) => accepted.push(event),
             Err(why) => shared.counters.reject(why, 1),
         }
+    }
+    if shared.rich.is_some()
+        && accepted
+            .iter()
+            .any(|e| matches!(e, Event::Change(n) if n.encrypted_content.is_some()))
+    {
+        accepted = match open_rich(&shared, accepted, tokens).await {
+            Ok(accepted) => accepted,
+            Err(response) => return response,
+        };
     }
     if accepted.is_empty() {
         return StatusCode::ACCEPTED.into_response();
@@ -388,16 +488,97 @@ async fn receive(
     StatusCode::ACCEPTED.into_response()
 }
 
-/// The notifications of a body, each typed by whether it has a `lifecycleEvent`; a
-/// message saying what is wrong otherwise (never quoting the body: it may hold secrets).
-fn parse(body: &[u8]) -> Result<Vec<Event>, String> {
+/// The rich items of `accepted` verified and decrypted, the others as they are; those
+/// that fail are counted and dropped. Err: the answer for the whole POST (503 when a
+/// key is missing).
+async fn open_rich(
+    shared: &Arc<Shared>,
+    accepted: Vec<Event>,
+    tokens: Vec<String>,
+) -> Result<Vec<Event>, Response> {
+    let Some(rich) = &shared.rich else {
+        return Ok(accepted);
+    };
+    let now = shared.clock.now();
+    let mut vouched = Vec::with_capacity(accepted.len());
+    for event in accepted {
+        if let Event::Change(n) = &event
+            && n.encrypted_content.is_some()
+        {
+            let tenant = n.tenant_id.as_deref().unwrap_or_default();
+            if let Err(problem) = rich.tokens.vouches(&tokens, tenant, now).await {
+                refuse(shared, &problem);
+                continue;
+            }
+        }
+        vouched.push(event);
+    }
+    // RSA costs about a millisecond per item: off the async workers.
+    let worker = shared.clone();
+    let opened = tokio::task::spawn_blocking(move || {
+        let Some(rich) = &worker.rich else {
+            return Vec::new();
+        };
+        vouched
+            .into_iter()
+            .map(|event| match event {
+                Event::Change(mut n) => match n.encrypted_content.take() {
+                    Some(content) => rich.keys.decrypt(&content).map(|resource| {
+                        n.resource_data = Some(resource);
+                        Event::Change(n)
+                    }),
+                    None => Ok(Event::Change(n)),
+                },
+                other => Ok(other),
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    if let Some(missing) = opened.iter().find_map(|o| match o {
+        Err(p @ RichProblem::NoKey { .. }) => Some(p.clone()),
+        _ => None,
+    }) {
+        shared
+            .counters
+            .reject(Rejection::NoDecryptionKey, opened.len() as u64);
+        tracing::error!(problem = %missing, "rich notifications answered 503");
+        return Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, RETRY_AFTER_SECONDS)],
+            "The receiver has no key for this notification's certificate; send it again later.",
+        )
+            .into_response());
+    }
+    Ok(opened
+        .into_iter()
+        .filter_map(|o| o.map_err(|p| refuse(shared, &p)).ok())
+        .collect())
+}
+
+/// Counts and logs a rich item that is not delivered.
+fn refuse(shared: &Shared, problem: &RichProblem) {
+    let why = match problem {
+        RichProblem::Token(_) => Rejection::ValidationToken,
+        RichProblem::Signature => Rejection::Signature,
+        RichProblem::NotBase64(_) | RichProblem::Undecryptable(_) => Rejection::Undecryptable,
+        RichProblem::NoKey { .. } => Rejection::NoDecryptionKey,
+    };
+    tracing::warn!(problem = %problem, "rich notification refused");
+    shared.counters.reject(why, 1);
+}
+
+/// The notifications of a body, each typed by whether it has a `lifecycleEvent`, and its
+/// validation tokens; a message saying what is wrong otherwise (never quoting the body: it
+/// may hold secrets).
+fn parse(body: &[u8]) -> Result<(Vec<Event>, Vec<String>), String> {
     let collection: Notifications<Value> = serde_json::from_slice(body).map_err(|e| {
         format!(
             "The body is not Graph's notification collection {{\"value\": [...]}}: {}.",
             json_problem(&e)
         )
     })?;
-    collection
+    let events = collection
         .value
         .into_iter()
         .enumerate()
@@ -416,7 +597,8 @@ fn parse(body: &[u8]) -> Result<Vec<Event>, String> {
                 )
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((events, collection.validation_tokens))
 }
 
 /// What is wrong with a body serde_json refused, shortly: where its syntax breaks, or
@@ -485,7 +667,7 @@ mod tests {
             let message = parse(body).unwrap_err();
             assert!(!message.contains("secret-in-body"), "{message}");
         }
-        let ok = parse(
+        let (ok, _) = parse(
             br#"{"value":[{"subscriptionId":"a","subscriptionExpirationDateTime":"2026-11-23T09:00:00Z","changeType":"created","resource":"r"},
                 {"subscriptionId":"a","subscriptionExpirationDateTime":"2026-11-23T09:00:00Z","lifecycleEvent":"missed"}]}"#,
         )
@@ -539,7 +721,7 @@ mod tests {
             #[test]
             fn notification_shaped_json_parses_or_fails_with_a_message(text in notification_like()) {
                 match parse(text.as_bytes()) {
-                    Ok(events) => prop_assert!(events.len() <= 3),
+                    Ok((events, _)) => prop_assert!(events.len() <= 3),
                     Err(message) => prop_assert!(!message.is_empty() && message.len() < 600),
                 }
             }
