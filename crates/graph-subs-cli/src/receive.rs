@@ -1,16 +1,20 @@
 //! `graph-subs receive`: the webhook side of subscriptions, on its own. It serves
 //! `graph-subs-receiver`'s endpoint (the validation handshake, `clientState` checked on
 //! every notification, lifecycle events) and writes each notification it accepts as one
-//! JSON line, as Graph sent it but without its `clientState`, for `jq` or a queue. On
-//! stderr: where it listens, a one-line summary each minute something changed, and a last
-//! one when it stops (Ctrl-C or SIGTERM).
+//! JSON line, as Graph sent it but without its `clientState`, for `jq` or a queue. With
+//! `--decrypt-key`, rich notifications are verified (validation tokens, signature) and
+//! written decrypted: the resource is the line's `resourceData`. On stderr: where it
+//! listens, a one-line summary each minute something changed, and a last one when it
+//! stops (Ctrl-C or SIGTERM).
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use graph_subs_core::cloud::Cloud;
 use graph_subs_core::subscription::ClientState;
+use graph_subs_receiver::rich::{DecryptionKeys, IssuerKeys, TokenVerifier};
 use graph_subs_receiver::{
     ClientStates, DEFAULT_LIFECYCLE_PATH, DEFAULT_NOTIFICATION_PATH, DEFAULT_QUEUE, Event,
     Receiver, Stats,
@@ -42,6 +46,76 @@ pub(crate) struct Args {
     /// sends them again.
     #[arg(long, default_value_t = DEFAULT_QUEUE, value_name = "N")]
     queue: usize,
+    /// The private key of the subscriptions' encryptionCertificate (PEM: PKCS#8 or PKCS#1,
+    /// with the certificate in the same file if you like): rich notifications are then
+    /// verified and decrypted. Repeat it during a certificate rollover.
+    #[arg(long, value_name = "PEM")]
+    decrypt_key: Vec<PathBuf>,
+    /// The id of the app whose subscriptions post here: validation tokens must be for it.
+    /// Repeat it for several apps; needed with --decrypt-key.
+    #[arg(long, value_name = "ID")]
+    app_id: Vec<String>,
+    /// Where the validation tokens' signing keys are published (a JWKS URL). Default: the
+    /// --cloud's, `{login root}/common/discovery/v2.0/keys`; an emulator's is
+    /// `{emulator}/common/discovery/v2.0/keys`.
+    #[arg(long, value_name = "URL")]
+    jwks: Option<String>,
+    /// The national cloud whose keys sign validation tokens.
+    #[arg(
+        long,
+        default_value = "global",
+        value_name = "global|usgov-l4|usgov-l5|china"
+    )]
+    cloud: Cloud,
+}
+
+/// The keys and token verifier of `--decrypt-key`, if given.
+fn rich(args: &Args) -> Result<Option<(DecryptionKeys, TokenVerifier)>, Report> {
+    if args.decrypt_key.is_empty() {
+        if !args.app_id.is_empty() || args.jwks.is_some() {
+            return Err(Report::new(
+                Exit::Usage,
+                "--app-id and --jwks verify rich notifications, which need --decrypt-key",
+            )
+            .code("usage")
+            .hint("give the certificate's private key with --decrypt-key PEM"));
+        }
+        return Ok(None);
+    }
+    if args.app_id.is_empty() {
+        return Err(Report::new(
+            Exit::Usage,
+            "rich notifications are checked against the app they are for, and no --app-id was given",
+        )
+        .code("usage")
+        .hint("give the app (client) id that created the subscriptions: --app-id ID"));
+    }
+    let mut keys = DecryptionKeys::new();
+    for path in &args.decrypt_key {
+        let pem = std::fs::read_to_string(path).map_err(|e| {
+            Report::new(
+                Exit::Usage,
+                format!("cannot read the key file {}", path.display()),
+            )
+            .caused_by(&e)
+            .code("unreadable-input")
+            .hint("give the PEM file of the certificate's private key")
+        })?;
+        keys.add_pem(&pem).map_err(|e| {
+            Report::new(
+                Exit::Usage,
+                format!("{} holds no usable private key", path.display()),
+            )
+            .caused_by(&e)
+            .code("bad-key")
+        })?;
+    }
+    let jwks = args
+        .jwks
+        .clone()
+        .unwrap_or_else(|| format!("{}/common/discovery/v2.0/keys", args.cloud.login_root()));
+    let verifier = TokenVerifier::new(args.app_id.clone(), IssuerKeys::Url(jwks));
+    Ok(Some((keys, verifier)))
 }
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, Report> {
@@ -84,13 +158,18 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             })?;
         &mut file
     };
+    let rich = rich(args)?;
+    let decrypting = rich.is_some();
     let runtime = tokio::runtime::Runtime::new().map_err(Report::from)?;
     runtime.block_on(async {
-        let (receiver, mut events) = Receiver::builder(ClientStates::Shared(secret))
+        let mut builder = Receiver::builder(ClientStates::Shared(secret))
             .queue(args.queue)
             .notification_path(&args.notification_path)
-            .lifecycle_path(&args.lifecycle_path)
-            .build();
+            .lifecycle_path(&args.lifecycle_path);
+        if let Some((keys, verifier)) = rich {
+            builder = builder.rich(keys, verifier);
+        }
+        let (receiver, mut events) = builder.build();
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| {
@@ -105,6 +184,15 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             "graph-subs receive listening on http://{address} (notifications at {}, lifecycle at {}); stop it with Ctrl-C",
             args.notification_path, args.lifecycle_path
         )?;
+        if decrypting {
+            writeln!(
+                err,
+                "rich notifications: verified for app {} and decrypted ({} key{})",
+                args.app_id.join(", "),
+                args.decrypt_key.len(),
+                if args.decrypt_key.len() == 1 { "" } else { "s" }
+            )?;
+        }
         if !address.ip().is_loopback() {
             writeln!(
                 err,
