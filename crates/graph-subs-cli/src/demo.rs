@@ -3,8 +3,10 @@
 //! token from the emulator's token endpoint (client credentials), creating subscriptions
 //! (the emulator validates the receiver's endpoint first, as Graph does), listing, a
 //! request refused before the call and why, renewing, a change notification delivered to
-//! the receiver and its `clientState` checked, a lifecycle event answered with
-//! reauthorize, and deleting everything.
+//! the receiver and its `clientState` checked, a rich notification (a Teams message
+//! encrypted for a certificate made for the run, its validation token and signature
+//! checked, then decrypted), a lifecycle event answered with reauthorize, and deleting
+//! everything.
 
 use std::io::Write;
 use std::time::Duration;
@@ -14,6 +16,7 @@ use futures_util::TryStreamExt as _;
 use graph_subs_core::subscription::ClientState;
 use graph_subs_emulator::{App, Emulator};
 use graph_subs_http::{ClientCredentials, Error, GraphClient, Secret};
+use graph_subs_receiver::rich::{DecryptionKeys, IssuerKeys, TokenVerifier};
 use graph_subs_receiver::{
     ClientStates, DEFAULT_LIFECYCLE_PATH, DEFAULT_NOTIFICATION_PATH, Event, Receiver,
 };
@@ -53,17 +56,33 @@ async fn demo(out: &mut dyn Write) -> Result<Exit, Report> {
         .app(App::new(
             APP_ID,
             secret.clone(),
-            &["Mail.Read", "Calendars.Read"],
+            &["Mail.Read", "Calendars.Read", "ChannelMessage.Read.All"],
         ))
         .build()
         .start()
         .await
         .map_err(|e| Report::new(Exit::Failure, "the emulator could not start").caused_by(&e))?;
     // The receiver of graph-subs-receiver: the handshake, clientState checked on each
-    // notification, lifecycle events typed.
+    // notification, lifecycle events typed; rich notifications verified against the
+    // emulator's keys and decrypted with a certificate made for this run.
     let client_state = ClientState::new(CLIENT_STATE)
         .map_err(|e| Report::new(Exit::Failure, "the demo's clientState").caused_by(&e))?;
-    let (receiver, mut heard) = Receiver::builder(ClientStates::Shared(client_state)).build();
+    let (certificate, private_key) =
+        graph_subs_receiver::rich::self_signed_certificate("graph-subs demo")
+            .map_err(|e| Report::new(Exit::Failure, format!("the demo's certificate: {e}")))?;
+    let mut keys = DecryptionKeys::new();
+    keys.add_pem(&private_key)
+        .map_err(|e| Report::new(Exit::Failure, "the demo's private key").caused_by(&e))?;
+    let verifier = TokenVerifier::new(
+        vec![APP_ID.to_owned()],
+        IssuerKeys::Url(format!(
+            "{}/common/discovery/v2.0/keys",
+            emulator.base_url()
+        )),
+    );
+    let (receiver, mut heard) = Receiver::builder(ClientStates::Shared(client_state))
+        .rich(keys, verifier)
+        .build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| Report::new(Exit::Failure, "the receiver could not listen").caused_by(&e))?;
@@ -190,9 +209,9 @@ async fn demo(out: &mut dyn Write) -> Result<Exit, Report> {
             s.id, s.expiration_date_time, s.resource
         )?;
     }
-    let first = &created[0];
+    let first = created[0].clone();
     let to = Utc::now() + chrono::Duration::days(7) - chrono::Duration::minutes(1);
-    let renewed = client.renew(first, to).await.map_err(failed("renew"))?;
+    let renewed = client.renew(&first, to).await.map_err(failed("renew"))?;
     writeln!(
         out,
         "   renewed {} to {}",
@@ -237,6 +256,83 @@ async fn demo(out: &mut dyn Write) -> Result<Exit, Report> {
     step(
         out,
         6,
+        "A rich notification: a Teams message, encrypted for the app's certificate",
+    )?;
+    let mut rich = body("teams/getAllMessages?model=A");
+    rich["changeType"] = json!("created");
+    rich["expirationDateTime"] = json!(
+        (Utc::now() + chrono::Duration::minutes(50))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    rich["includeResourceData"] = json!(true);
+    rich["encryptionCertificate"] = json!(certificate);
+    rich["encryptionCertificateId"] = json!("graph-subs-demo");
+    let c = client
+        .create_json(rich.to_string().as_bytes())
+        .await
+        .map_err(failed("create a subscription with resource data"))?;
+    writeln!(
+        out,
+        "   created {} on teams/getAllMessages with includeResourceData",
+        c.subscription.id
+    )?;
+    created.push(c.subscription);
+    let report = http
+        .post(format!("{base}/emulator/changes"))
+        .json(&json!({
+            "resource": "teams/getAllMessages",
+            "changeType": "created",
+            "resourceData": {
+                "messageType": "message",
+                "from": {"user": {"displayName": "Grace"}},
+                "body": {"contentType": "text", "content": "Ship it on Friday?"},
+            },
+        }))
+        .send()
+        .await
+        .map_err(|e| Report::new(Exit::Failure, "cannot report a change").caused_by(&e))?;
+    if !report.status().is_success() {
+        return Err(Report::new(
+            Exit::Failure,
+            format!("the emulator refused the change ({})", report.status()),
+        ));
+    }
+    match tokio::time::timeout(Duration::from_secs(10), heard.recv()).await {
+        Ok(Some(Event::Change(n))) => {
+            let data = n.resource_data.unwrap_or_default();
+            let text = |v: Option<&serde_json::Value>| {
+                v.and_then(serde_json::Value::as_str)
+                    .unwrap_or("?")
+                    .to_owned()
+            };
+            writeln!(
+                out,
+                "   received: validation token and dataSignature checked, then decrypted:"
+            )?;
+            writeln!(
+                out,
+                "   {} wrote \"{}\"",
+                text(
+                    data.get("from")
+                        .and_then(|f| f.pointer("/user/displayName"))
+                ),
+                text(data.get("body").and_then(|b| b.get("content")))
+            )?;
+        }
+        other => {
+            return Err(Report::new(
+                Exit::Failure,
+                format!(
+                    "no rich notification arrived: {other:?} (the receiver saw {:?})",
+                    receiver.stats()
+                ),
+            ));
+        }
+    }
+
+    step(
+        out,
+        7,
         "Graph asks for reauthorization (a lifecycle event): answer it",
     )?;
     let report = http
@@ -275,7 +371,7 @@ async fn demo(out: &mut dyn Write) -> Result<Exit, Report> {
         }
     }
 
-    step(out, 7, "Delete them all")?;
+    step(out, 8, "Delete them all")?;
     let ids: Vec<String> = created.iter().map(|s| s.id.clone()).collect();
     let outcome = client
         .delete_many(&ids, graph_subs_http::Mode::Batched)

@@ -257,8 +257,11 @@ fn the_demo_walks_the_whole_lifecycle_with_no_tenant() {
         "(neither was sent: the emulator holds 2 subscriptions)",
         "renewed ",
         "(clientState checked)",
+        "with includeResourceData",
+        "validation token and dataSignature checked, then decrypted",
+        "Grace wrote \"Ship it on Friday?\"",
         "received: reauthorizationRequired",
-        "deleted 2, failed 0",
+        "deleted 3, failed 0",
         "0 subscriptions left",
     ] {
         assert!(
