@@ -20,3 +20,4 @@ pub mod json_bench;
 pub mod manage_bench;
 pub mod page;
 pub mod receiver_bench;
+pub mod rich_bench;

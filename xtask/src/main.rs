@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use xtask::codegen::{self, Mode, Outcome};
 use xtask::corpus::show_cell;
 use xtask::page::{parse_page, rows_json};
-use xtask::{bench, emulator_bench, manage_bench, receiver_bench};
+use xtask::{bench, emulator_bench, manage_bench, receiver_bench, rich_bench};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "graph-subs project automation")]
@@ -174,6 +174,12 @@ fn run_bench(
         println!(
             "wrote the receiver's measurement ({:.0} notifications a second) into {}",
             results.throughput,
+            bench::DOC
+        );
+        let rich = rich_bench::run(&root, options.no_run, quick)?;
+        println!(
+            "wrote the rich notifications' measurement ({:.0} a second at most) into {}",
+            rich.saturation.throughput,
             bench::DOC
         );
     }
