@@ -60,6 +60,13 @@ pub(crate) struct Args {
     /// `{emulator}/common/discovery/v2.0/keys`.
     #[arg(long, value_name = "URL")]
     jwks: Option<String>,
+    /// Serve HTTPS with this certificate (PEM: the server's certificate, then its
+    /// intermediates); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM, not encrypted).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// The national cloud whose keys sign validation tokens.
     #[arg(
         long,
@@ -159,6 +166,35 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         &mut file
     };
     let rich = rich(args)?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let read = |path: &PathBuf, what: &str| {
+                std::fs::read_to_string(path).map_err(|e| {
+                    Report::new(
+                        Exit::Usage,
+                        format!("cannot read the {what} file {}", path.display()),
+                    )
+                    .caused_by(&e)
+                    .code("unreadable-input")
+                })
+            };
+            let config = graph_subs_receiver::tls::server_config_from_pem(
+                &read(cert, "TLS certificate")?,
+                &read(key, "TLS key")?,
+            )
+            .map_err(|e| {
+                Report::new(
+                    Exit::Usage,
+                    "the TLS certificate and key cannot serve HTTPS",
+                )
+                .caused_by(&e)
+                .code("bad-key")
+            })?;
+            Some(config)
+        }
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let decrypting = rich.is_some();
     let runtime = tokio::runtime::Runtime::new().map_err(Report::from)?;
     runtime.block_on(async {
@@ -181,7 +217,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         let address = listener.local_addr().map_err(Report::from)?;
         writeln!(
             err,
-            "graph-subs receive listening on http://{address} (notifications at {}, lifecycle at {}); stop it with Ctrl-C",
+            "graph-subs receive listening on {scheme}://{address} (notifications at {}, lifecycle at {}); stop it with Ctrl-C",
             args.notification_path, args.lifecycle_path
         )?;
         if decrypting {
@@ -193,7 +229,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
                 if args.decrypt_key.len() == 1 { "" } else { "s" }
             )?;
         }
-        if !address.ip().is_loopback() {
+        if !address.ip().is_loopback() && tls.is_none() {
             writeln!(
                 err,
                 "note: Graph calls only https:// endpoints: put this behind a TLS proxy or tunnel"
@@ -201,13 +237,22 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         }
         err.flush()?;
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(graph_subs_receiver::serve(
-            listener,
-            receiver.router(),
-            async move {
-                let _ = stop_rx.await;
-            },
-        ));
+        let stopped = async move {
+            let _ = stop_rx.await;
+        };
+        let server = match tls {
+            Some(config) => tokio::spawn(graph_subs_receiver::serve_tls(
+                listener,
+                config,
+                receiver.router(),
+                stopped,
+            )),
+            None => tokio::spawn(graph_subs_receiver::serve(
+                listener,
+                receiver.router(),
+                stopped,
+            )),
+        };
         let stop = crate::stop_signal();
         tokio::pin!(stop);
         let mut minute = tokio::time::interval(Duration::from_secs(60));

@@ -291,3 +291,95 @@ fn rich_options_without_their_partners_are_usage_errors() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn receive_serves_https_with_the_given_certificate_and_graph_validates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let made =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.key_pair.serialize_pem()).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["receive", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .env("GRAPH_SUBS_CLIENT_STATE", SECRET)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("https://"))
+        .unwrap_or_else(|| panic!("no https address in {first:?}"))
+        .to_owned();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let line = runtime.block_on(async {
+        // Graph (the emulator) trusts the receiver's certificate, as it would a public CA's.
+        let e = Emulator::builder()
+            .extra_root_certificate(made.cert.pem())
+            .build()
+            .start()
+            .await
+            .unwrap();
+        let token = e.token(&TokenSpec::application(e.tenant_id(), APP, &["Mail.Read"]));
+        let http = reqwest::Client::new();
+        let created = http
+            .post(format!("{}/v1.0/subscriptions", e.base_url()))
+            .bearer_auth(&token)
+            .json(&json!({
+                "changeType": "created",
+                "notificationUrl": format!("{base}/notifications"),
+                "resource": "users/ada@contoso.com/messages",
+                "expirationDateTime": (e.now() + chrono::Duration::hours(24)).to_rfc3339(),
+                "clientState": SECRET,
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+        let answer = http
+            .post(format!("{}/emulator/changes", e.base_url()))
+            .json(&json!({"resource": "users/ada@contoso.com/messages", "changeType": "created"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success());
+        tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            line
+        })
+        .await
+        .unwrap()
+    });
+    let change: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(change["changeType"], "created", "{line}");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+
+    // A key that is not the certificate's is a usage error, said before listening.
+    let other = dir.path().join("other.pem");
+    std::fs::write(&other, rcgen::KeyPair::generate().unwrap().serialize_pem()).unwrap();
+    let output = Command::new(BIN)
+        .args(["receive", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&other)
+        .env("GRAPH_SUBS_CLIENT_STATE", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("cannot serve HTTPS"), "{stderr}");
+}

@@ -294,7 +294,8 @@ impl Emulator {
             };
             let result = match certificates {
                 Some(certificates) => {
-                    let listener = tls::TlsListener::new(listener, address, certificates.server);
+                    let listener =
+                        graph_subs_tls::TlsListener::new(listener, address, certificates.server);
                     axum::serve(listener, app)
                         .with_graceful_shutdown(stopped)
                         .await

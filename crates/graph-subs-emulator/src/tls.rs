@@ -19,37 +19,23 @@
 //! - **Validity from the wall clock**, not the emulator's (which tests move by days): from
 //!   the day before start to 365 days after, within the 398 days browsers accept for a
 //!   server certificate.
-//! - **Serving.** `axum::serve` takes any [`axum::serve::Listener`]; [`TlsListener`]
-//!   accepts TCP connections in a task of its own and runs each TLS handshake in a task
-//!   too (10-second limit), handing finished streams to `axum::serve`. A slow or stalled
-//!   handshake therefore never holds up the others, and HTTP and HTTPS share one serving
-//!   path, with the same graceful shutdown (in-flight requests finish). A failed handshake
-//!   (typically a client that does not trust the CA) is logged at `warn` with the peer and
-//!   rustls's reason, and dropped. ALPN offers `http/1.1` only: the emulator's hyper is
-//!   built without HTTP/2.
-//! - **Crypto provider.** rustls is given ring explicitly (not the process default), the
-//!   one crypto crate the workspace builds.
+//! - **Serving.** `graph_subs_tls::TlsListener`, shared with the receiver: each TLS
+//!   handshake in a task of its own (10-second limit), finished streams handed to
+//!   `axum::serve`, so HTTP and HTTPS share one serving path and its graceful shutdown;
+//!   rustls on ring, ALPN `http/1.1` (`graph_subs_tls::server_config`).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{Datelike, TimeDelta};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose,
 };
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio_rustls::server::TlsStream;
 
 use crate::EmulatorBuilder;
-
-/// How long a client has to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How the emulator serves HTTPS: a certificate it generates at start, for the loopback
 /// names and any others added here.
@@ -196,116 +182,16 @@ pub(crate) fn generate(
         .map_err(|e| format!("signing the server certificate failed: {e}"))?;
     // `ca_key` is dropped at the end of this function: nothing else can be signed.
 
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("the TLS configuration is refused: {e}"))?
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![server.der().clone()],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
-        )
-        .map_err(|e| format!("the server certificate is refused: {e}"))?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let config = graph_subs_tls::server_config(
+        vec![server.der().clone()],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
+    )
+    .map_err(|e| e.to_string())?;
     tracing::debug!(names = ?names, "TLS certificate generated");
     Ok(Certificates {
         ca_pem: ca.pem(),
-        server: Arc::new(config),
+        server: config,
     })
-}
-
-/// A listener for `axum::serve` that hands over connections once their TLS handshake is
-/// done. The accepting task stops when the listener is dropped.
-#[derive(Debug)]
-pub(crate) struct TlsListener {
-    address: SocketAddr,
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    accepting: tokio::task::JoinHandle<()>,
-}
-
-impl TlsListener {
-    /// Accepts on `tcp` with `config`.
-    pub(crate) fn new(
-        tcp: TcpListener,
-        address: SocketAddr,
-        config: Arc<rustls::ServerConfig>,
-    ) -> TlsListener {
-        let (sender, ready) = mpsc::channel(64);
-        let accepting = tokio::spawn(accept(tcp, TlsAcceptor::from(config), sender));
-        TlsListener {
-            address,
-            ready,
-            accepting,
-        }
-    }
-}
-
-impl Drop for TlsListener {
-    fn drop(&mut self) {
-        self.accepting.abort();
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(connection) => connection,
-            // The accepting task ended (it only does when aborted): nothing more comes.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.address)
-    }
-}
-
-/// Accepts TCP connections and shakes hands with each in a task of its own.
-async fn accept(
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
-    ready: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
-) {
-    loop {
-        let (stream, peer) = match tcp.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // As axum's own TCP listener: per-connection errors are skipped; others
-                // (out of file descriptors) are waited out.
-                if !is_connection_error(&e) {
-                    tracing::error!(error = %e, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                continue;
-            }
-        };
-        let (acceptor, ready) = (acceptor.clone(), ready.clone());
-        tokio::spawn(async move {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => {
-                    let _ = ready.send((tls, peer)).await;
-                }
-                Ok(Err(e)) => tracing::warn!(
-                    %peer,
-                    error = %e,
-                    "TLS handshake failed (does the client trust the emulator's CA?)"
-                ),
-                Err(_) => tracing::warn!(%peer, "TLS handshake timed out"),
-            }
-        });
-    }
-}
-
-fn is_connection_error(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::ConnectionRefused
-            | std::io::ErrorKind::ConnectionAborted
-            | std::io::ErrorKind::ConnectionReset
-    )
 }
 
 #[cfg(test)]

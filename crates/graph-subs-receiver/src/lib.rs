@@ -46,6 +46,8 @@ use axum::routing::post;
 use graph_subs_core::notification::{ChangeNotification, LifecycleNotification, Notifications};
 
 pub mod rich;
+/// HTTPS: the configuration from PEM files, and the listener [`serve_tls`] uses.
+pub use graph_subs_tls as tls;
 
 use graph_subs_core::quote;
 use graph_subs_core::subscription::ClientState;
@@ -404,6 +406,20 @@ impl Receiver {
     pub fn stats(&self) -> Stats {
         self.shared.counters.read()
     }
+}
+
+/// Serves `router` over HTTPS on `listener` until `shutdown` completes: `config` from
+/// [`tls::server_config_from_pem`] (the certificate chain and key Graph will see).
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    config: Arc<tls::ServerConfig>,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let address = listener.local_addr()?;
+    axum::serve(tls::TlsListener::new(listener, address, config), router)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Serves `router` on `listener` until `shutdown` completes.
