@@ -3,14 +3,17 @@
 //! every notification, lifecycle events) and writes each notification it accepts as one
 //! JSON line, as Graph sent it but without its `clientState`, for `jq` or a queue. With
 //! `--decrypt-key`, rich notifications are verified (validation tokens, signature) and
-//! written decrypted: the resource is the line's `resourceData`. On stderr: where it
-//! listens, a one-line summary each minute something changed, and a last one when it
-//! stops (Ctrl-C or SIGTERM).
+//! written decrypted: the resource is the line's `resourceData`. With `--forward URL`,
+//! each line is POSTed there instead (see [`Forward`]). On stderr: where it listens, a
+//! one-line summary each minute something changed, and a last one when it stops (Ctrl-C
+//! or SIGTERM).
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use graph_subs_core::notification_url::redact;
 
 use graph_subs_core::cloud::Cloud;
 use graph_subs_core::subscription::ClientState;
@@ -36,6 +39,12 @@ pub(crate) struct Args {
     /// Where the JSON lines go: a file (appended to), or `-` for standard output.
     #[arg(long, default_value = "-", value_name = "FILE|-")]
     out: String,
+    /// POST each line to this URL instead (`application/json`), in order, retrying until
+    /// it answers 2xx; meanwhile the queue fills and Graph is answered 503, so nothing is
+    /// lost. Lines it refuses (4xx) are counted and skipped; lines not forwarded within
+    /// 10 seconds of a stop go to --out.
+    #[arg(long, value_name = "URL")]
+    forward: Option<String>,
     /// The path of the notificationUrl.
     #[arg(long, default_value = DEFAULT_NOTIFICATION_PATH, value_name = "PATH")]
     notification_path: String,
@@ -125,6 +134,139 @@ fn rich(args: &Args) -> Result<Option<(DecryptionKeys, TokenVerifier)>, Report> 
     Ok(Some((keys, verifier)))
 }
 
+/// `--forward`: each line POSTed to a URL, in order.
+///
+/// Decisions: a line is sent again (backoff from 250 ms to 30 s) on a connection error, a
+/// timeout (10 s), 408, 429 and 5xx, for as long as it takes: the next lines wait in the
+/// receiver's queue, which, once full, answers Graph 503, so Graph keeps them. Any other
+/// 4xx is the destination refusing that line: sending it again cannot help, so it is
+/// counted, said on stderr (with its subscription, never its content) and skipped. At a
+/// stop, what is left is forwarded for at most [`STOP_GRACE`], then written to --out.
+struct Forward {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    /// The URL as messages show it (query values and credentials hidden).
+    shown: String,
+    forwarded: u64,
+    refused: u64,
+}
+
+/// How long a stopping `receive` keeps forwarding what it accepted.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// What became of a forwarded line.
+enum Sent {
+    Done,
+    Refused(reqwest::StatusCode),
+}
+
+impl Forward {
+    fn new(url: &str) -> Result<Forward, Report> {
+        let shown = redact(url);
+        let parsed = reqwest::Url::parse(url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| {
+                Report::new(
+                    Exit::Usage,
+                    format!("--forward {shown} is not an http:// or https:// URL"),
+                )
+                .code("usage")
+                .hint("give the full URL to POST each notification to: --forward https://queue.example.com/graph")
+            })?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| {
+                Report::new(Exit::Failure, "cannot build the HTTP client").caused_by(&e)
+            })?;
+        Ok(Forward {
+            client,
+            url: parsed,
+            shown,
+            forwarded: 0,
+            refused: 0,
+        })
+    }
+
+    /// Sends `line` until it is taken or refused; Err (the last failure) when `deadline`
+    /// passes first.
+    async fn send(
+        &self,
+        line: &str,
+        deadline: Option<Instant>,
+        err: &mut dyn Write,
+    ) -> Result<Sent, String> {
+        let mut backoff = Duration::from_millis(250);
+        let mut complained = false;
+        loop {
+            let failure = match self
+                .client
+                .post(self.url.clone())
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(line.to_owned())
+                .send()
+                .await
+            {
+                Ok(answer) if answer.status().is_success() => {
+                    if complained {
+                        let _ = writeln!(err, "forwarding to {} works again", self.shown);
+                    }
+                    return Ok(Sent::Done);
+                }
+                Ok(answer)
+                    if answer.status().is_server_error()
+                        || matches!(answer.status().as_u16(), 408 | 429) =>
+                {
+                    format!("it answered {}", answer.status())
+                }
+                Ok(answer) => return Ok(Sent::Refused(answer.status())),
+                Err(e) => format!("{}", e.without_url()),
+            };
+            if !complained {
+                let _ = writeln!(
+                    err,
+                    "forwarding to {} failed ({failure}); trying again, Graph is answered 503 once the queue is full",
+                    self.shown
+                );
+                complained = true;
+            }
+            let mut pause = backoff;
+            if let Some(deadline) = deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(failure);
+                }
+                pause = pause.min(left);
+            }
+            tokio::time::sleep(pause).await;
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    /// Counts what became of a line.
+    fn settle(&mut self, sent: Sent, line: &str, err: &mut dyn Write) -> Result<(), Report> {
+        match sent {
+            Sent::Done => self.forwarded += 1,
+            Sent::Refused(status) => {
+                self.refused += 1;
+                let subscription = serde_json::from_str::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|v| v["subscriptionId"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                writeln!(
+                    err,
+                    "{} refused a notification for subscription {} ({status}); skipped",
+                    self.shown,
+                    graph_subs_core::quote::shortened(&subscription)
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
 pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, Report> {
     let secret = crate::manage::client_state_from(args.client_state_file.as_deref())?
         .ok_or_else(|| {
@@ -166,6 +308,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         &mut file
     };
     let rich = rich(args)?;
+    let mut forward = args.forward.as_deref().map(Forward::new).transpose()?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             let read = |path: &PathBuf, what: &str| {
@@ -258,16 +401,35 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         let mut minute = tokio::time::interval(Duration::from_secs(60));
         minute.tick().await;
         let mut last = receiver.stats();
+        // Lines taken off the queue but not yet forwarded when the stop came.
+        let mut left = Vec::new();
         loop {
             tokio::select! {
                 event = events.recv() => match event {
-                    Some(event) => write_event(sink, event)?,
+                    Some(event) => {
+                        let line = line_of(event)?;
+                        match &mut forward {
+                            None => write_line(sink, &line)?,
+                            Some(forward) => tokio::select! {
+                                sent = forward.send(&line, None, err) => {
+                                    // Without a deadline it ends only taken or refused.
+                                    if let Ok(sent) = sent {
+                                        forward.settle(sent, &line, err)?;
+                                    }
+                                }
+                                () = &mut stop => {
+                                    left.push(line);
+                                    break;
+                                }
+                            },
+                        }
+                    }
                     None => break,
                 },
                 _ = minute.tick() => {
                     let now = receiver.stats();
                     if now != last {
-                        writeln!(err, "{}", summary(&now))?;
+                        writeln!(err, "{}", summary(&now, forward.as_ref()))?;
                         last = now;
                     }
                 }
@@ -276,19 +438,40 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         }
         let _ = stop_tx.send(());
         let _ = server.await;
-        // What was accepted before the stop is written, not lost.
+        // What was accepted before the stop is written or forwarded, not lost.
         while let Ok(event) = events.try_recv() {
-            write_event(sink, event)?;
+            left.push(line_of(event)?);
+        }
+        let deadline = Instant::now() + STOP_GRACE;
+        let mut spilled = 0;
+        for line in left {
+            match &mut forward {
+                None => write_line(sink, &line)?,
+                Some(forward) => match forward.send(&line, Some(deadline), err).await {
+                    Ok(sent) => forward.settle(sent, &line, err)?,
+                    Err(_) => {
+                        write_line(sink, &line)?;
+                        spilled += 1;
+                    }
+                },
+            }
         }
         sink.flush()?;
-        writeln!(err, "stopped: {}", summary(&receiver.stats()))?;
+        if spilled > 0 {
+            writeln!(
+                err,
+                "{spilled} notifications could not be forwarded before the stop: written to {} instead",
+                if args.out == "-" { "standard output" } else { &args.out }
+            )?;
+        }
+        writeln!(err, "stopped: {}", summary(&receiver.stats(), forward.as_ref()))?;
         Ok(Exit::Success)
     })
 }
 
 /// One notification as a JSON line, without its `clientState`.
-fn write_event(sink: &mut dyn Write, event: Event) -> Result<(), Report> {
-    let line = match event {
+fn line_of(event: Event) -> Result<String, Report> {
+    match event {
         Event::Change(mut n) => {
             n.client_state = None;
             serde_json::to_string(&n)
@@ -298,14 +481,17 @@ fn write_event(sink: &mut dyn Write, event: Event) -> Result<(), Report> {
             serde_json::to_string(&n)
         }
     }
-    .map_err(|e| Report::from(std::io::Error::from(e)))?;
+    .map_err(|e| Report::from(std::io::Error::from(e)))
+}
+
+fn write_line(sink: &mut dyn Write, line: &str) -> Result<(), Report> {
     writeln!(sink, "{line}")?;
     sink.flush()?;
     Ok(())
 }
 
 /// `received 12, delivered 10, rejected 2 (clientState 2)`.
-fn summary(stats: &Stats) -> String {
+fn summary(stats: &Stats, forward: Option<&Forward>) -> String {
     let rejected: u64 = stats.rejected.values().sum();
     let reasons: Vec<String> = stats
         .rejected
@@ -321,5 +507,11 @@ fn summary(stats: &Stats) -> String {
         text.push_str(&format!(" ({})", reasons.join(", ")));
     }
     text.push_str(&format!("; {} validation handshakes", stats.validations));
+    if let Some(forward) = forward {
+        text.push_str(&format!(
+            "; forwarded {}, refused by the destination {}",
+            forward.forwarded, forward.refused
+        ));
+    }
     text
 }

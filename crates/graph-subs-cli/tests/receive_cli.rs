@@ -383,3 +383,166 @@ fn receive_serves_https_with_the_given_certificate_and_graph_validates_it() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("cannot serve HTTPS"), "{stderr}");
 }
+
+/// A destination for `--forward`: answers 503 to its first request, 400 to a body that
+/// mentions `refuse-me`, 200 to the others, and keeps what it took.
+async fn destination() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::http::StatusCode;
+    let taken = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (kept, count) = (taken.clone(), calls.clone());
+    let app = axum::Router::new().route(
+        "/in",
+        axum::routing::post(move |body: String| {
+            let (kept, count) = (kept.clone(), count.clone());
+            async move {
+                if count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                if body.contains("refuse-me") {
+                    return StatusCode::BAD_REQUEST;
+                }
+                kept.lock().unwrap().push(body);
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/in?code=CANARY-forward-key",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, taken)
+}
+
+#[test]
+fn receive_forwards_each_line_in_order_through_a_failing_destination() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (url, taken) = runtime.block_on(destination());
+    let mut child = Command::new(BIN)
+        .args(["receive", "--listen", "127.0.0.1:0", "--forward", &url])
+        .env("GRAPH_SUBS_CLIENT_STATE", SECRET)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    runtime.block_on(async {
+        let e = Emulator::builder().build().start().await.unwrap();
+        let token = e.token(&TokenSpec::application(e.tenant_id(), APP, &["Mail.Read"]));
+        let http = reqwest::Client::new();
+        let created = http
+            .post(format!("{}/v1.0/subscriptions", e.base_url()))
+            .bearer_auth(&token)
+            .json(&json!({
+                "changeType": "created,updated",
+                "notificationUrl": format!("{base}/notifications"),
+                "resource": "users/ada@contoso.com/messages",
+                "expirationDateTime": (e.now() + chrono::Duration::hours(24)).to_rfc3339(),
+                "clientState": SECRET,
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+        // One at a time (each answered before the next is reported), so that their order
+        // is known; the receiver answers at once, and forwards behind.
+        for (n, id) in ["m1", "refuse-me", "m3"].into_iter().enumerate() {
+            http.post(format!("{}/emulator/changes", e.base_url()))
+                .json(&json!({"resource": "users/ada@contoso.com/messages",
+                    "changeType": "created", "resourceData": {"id": id}}))
+                .send()
+                .await
+                .unwrap();
+            for _ in 0..400 {
+                let log: Value = http
+                    .get(format!("{}/emulator/deliveries", e.base_url()))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let delivered = log["value"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|d| d["kind"] == "change" && d["state"] == "delivered")
+                    .count();
+                if delivered > n {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        }
+        for _ in 0..400 {
+            if taken.lock().unwrap().len() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    });
+    let kept = taken.lock().unwrap().clone();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(
+        kept[0].contains("\"m1\"") && kept[1].contains("\"m3\""),
+        "{kept:?}"
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    assert_eq!(stdout, "", "forwarded lines are not written");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(
+        rest.contains("failed (it answered 503 Service Unavailable); trying again"),
+        "{rest}"
+    );
+    assert!(rest.contains("works again"), "{rest}");
+    assert!(
+        rest.contains("refused a notification for subscription"),
+        "{rest}"
+    );
+    assert!(
+        rest.contains("forwarded 2, refused by the destination 1"),
+        "{rest}"
+    );
+    assert!(
+        !rest.contains("CANARY-forward-key"),
+        "the URL's key is shown: {rest}"
+    );
+}
+
+#[test]
+fn a_forward_url_that_is_not_http_is_a_usage_error() {
+    let output = Command::new(BIN)
+        .args([
+            "receive",
+            "--listen",
+            "127.0.0.1:0",
+            "--forward",
+            "ftp://x/?k=CANARY-9",
+        ])
+        .env("GRAPH_SUBS_CLIENT_STATE", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("is not an http:// or https:// URL"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("CANARY-9"), "{stderr}");
+}
