@@ -34,6 +34,13 @@ use serde_json::{Map, Value};
 /// How many unwrapped keys and verified tokens are remembered (Graph sends a failed
 /// delivery again with the same `dataKey`, and the same token for an hour).
 const REMEMBERED: usize = 4096;
+/// The longest validation token looked at: Graph's are one or two kilobytes. Longer ones
+/// are refused unread, so that the memory of verified tokens stays small.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// The most validation tokens of one POST looked at: Graph sends one per app and tenant
+/// with an item in it. Past it, the rest are ignored, so that a POST cannot ask for
+/// thousands of signature checks.
+pub const MAX_TOKENS_PER_POST: usize = 64;
 
 /// Why a key file cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -451,7 +458,13 @@ impl TokenVerifier {
         now: i64,
     ) -> Result<(), RichProblem> {
         let mut first_problem = None;
-        for token in tokens {
+        for token in tokens.iter().take(MAX_TOKENS_PER_POST) {
+            if token.len() > MAX_TOKEN_BYTES {
+                first_problem.get_or_insert_with(|| {
+                    format!("a validation token of {} bytes is not Graph's", token.len())
+                });
+                continue;
+            }
             let outcome = match self.claims(token).await {
                 Ok(claims) => claims
                     .check(&self.app_ids, tenant_id, now)
@@ -512,6 +525,67 @@ mod tests {
             usize::from(u16::from_be_bytes([long[2], long[3]])),
             long.len() - 4
         );
+    }
+
+    #[tokio::test]
+    async fn oversized_or_surplus_tokens_are_not_checked() {
+        let verifier = TokenVerifier::new(
+            vec!["app".into()],
+            IssuerKeys::Static(JwkSet { keys: Vec::new() }),
+        );
+        let huge = "a".repeat(MAX_TOKEN_BYTES + 1);
+        let problem = verifier.vouches(&[huge], "t", 0).await.unwrap_err();
+        assert!(problem.to_string().contains("is not Graph's"), "{problem}");
+        assert!(
+            verifier.verified.lock().unwrap().is_empty(),
+            "not remembered"
+        );
+        let many: Vec<String> = (0..1000).map(|i| format!("x.y.{i}")).collect();
+        assert!(verifier.vouches(&many, "t", 0).await.is_err());
+        assert_eq!(verifier.verified.lock().unwrap().len(), MAX_TOKENS_PER_POST);
+        let none = verifier.vouches(&[], "t", 0).await.unwrap_err();
+        assert!(none.to_string().contains("no validationTokens"), "{none}");
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn keys() -> DecryptionKeys {
+            let mut keys = DecryptionKeys::new();
+            keys.add_pem(include_str!("../tests/vectors/rich/key.pem"))
+                .unwrap();
+            keys
+        }
+
+        fn base64_or_not() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..600).prop_map(|b| STANDARD.encode(b)),
+                ".{0,80}",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+            #[test]
+            fn any_encrypted_content_is_refused_or_opened_without_panicking(
+                data in base64_or_not(),
+                signature in base64_or_not(),
+                key in base64_or_not(),
+                thumbprint in proptest::option::of("[0-9A-F]{0,40}"),
+            ) {
+                let content = EncryptedContent {
+                    data,
+                    data_signature: signature,
+                    data_key: key,
+                    encryption_certificate_id: None,
+                    encryption_certificate_thumbprint: thumbprint,
+                    unknown: Default::default(),
+                };
+                // Random bytes never pass RSA-OAEP's check for this key.
+                prop_assert!(keys().decrypt(&content).is_err());
+            }
+        }
     }
 
     #[test]
