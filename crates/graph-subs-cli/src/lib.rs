@@ -23,6 +23,7 @@ mod demo;
 mod emulator;
 mod exit;
 mod explain;
+mod keep;
 mod manage;
 mod permissions;
 mod receive;
@@ -78,6 +79,8 @@ enum Command {
     Delete(Box<manage::DeleteArgs>),
     /// Reauthorize a subscription (after a reauthorizationRequired lifecycle event).
     Reauthorize(Box<manage::ReauthorizeArgs>),
+    /// Keep subscriptions alive from a declarative configuration (`keep check CONFIG`).
+    Keep(Box<keep::Args>),
 }
 
 /// Runs the command line `args` (the first item is the program name), writing results
@@ -138,6 +141,7 @@ where
         Command::Renew(args) => manage::renew(&args, out),
         Command::Delete(args) => manage::delete(&args, out, err),
         Command::Reauthorize(args) => manage::reauthorize(&args, out),
+        Command::Keep(args) => keep::run(&args, out, chrono::Utc::now()),
     };
     finish(result, out, err, json)
 }

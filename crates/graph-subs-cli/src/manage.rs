@@ -217,26 +217,9 @@ pub(crate) struct ReauthorizeArgs {
     connection: Connection,
 }
 
-/// `90m`, `48h`, `3d`, `45s`.
+/// `90m`, `48h`, `3d`, `45s`: the core's reading, shared with the keeper's configuration.
 pub(crate) fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: i64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration; write 90m, 48h or 3d"))?;
-    let duration = match unit {
-        "s" => chrono::Duration::try_seconds(n),
-        "m" => chrono::Duration::try_minutes(n),
-        "h" => chrono::Duration::try_hours(n),
-        "d" => chrono::Duration::try_days(n),
-        _ => None,
-    };
-    duration
-        .filter(|d| *d > chrono::Duration::zero() && *d <= chrono::Duration::days(3650))
-        .ok_or_else(|| format!("`{text}` is not a duration; write 90m, 48h or 3d (up to 3650d)"))
+    graph_subs_core::lifetime::parse_duration(text)
 }
 
 fn usage(message: impl Into<String>, hint: &str) -> Report {
@@ -883,15 +866,5 @@ mod tests {
             progress_bar("deleting", 0, 0),
             format!("deleting [{}] 0/0", "#".repeat(30))
         );
-    }
-
-    #[test]
-    fn durations_are_read_as_people_write_them() {
-        assert_eq!(parse_duration("90m"), Ok(chrono::Duration::minutes(90)));
-        assert_eq!(parse_duration("48h"), Ok(chrono::Duration::hours(48)));
-        assert_eq!(parse_duration("3d"), Ok(chrono::Duration::days(3)));
-        for bad in ["", "3", "h", "3w", "-3d", "0m", "99999d", "1.5h"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
     }
 }

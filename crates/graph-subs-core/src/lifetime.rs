@@ -279,9 +279,45 @@ pub fn plan_renewals<'a>(
     plan
 }
 
+/// `90m`, `48h`, `3d`, `45s`.
+/// A duration as people write it in flags and configuration files: a whole number and
+/// `s`, `m`, `h` or `d`, more than zero and at most ten years; the error says how to write
+/// one.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; write 90m, 48h or 3d"))?;
+    let duration = match unit {
+        "s" => Duration::try_seconds(n),
+        "m" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        _ => None,
+    };
+    duration
+        .filter(|d| *d > Duration::zero() && *d <= Duration::days(3650))
+        .ok_or_else(|| format!("`{text}` is not a duration; write 90m, 48h or 3d (up to 3650d)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_are_read_as_people_write_them() {
+        assert_eq!(parse_duration("90m"), Ok(Duration::minutes(90)));
+        assert_eq!(parse_duration("48h"), Ok(Duration::hours(48)));
+        assert_eq!(parse_duration("3d"), Ok(Duration::days(3)));
+        for bad in ["", "3", "h", "3w", "-3d", "0m", "99999d", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {
