@@ -1,0 +1,346 @@
+//! The keeper's durable state: what it created, under which name, with which spec, and
+//! what it is about to do (`docs/keeper.md`, *Durable state*). SQLite by default (one
+//! file, WAL, `synchronous = FULL`: an intent is on disk before the call it announces),
+//! PostgreSQL for several replicas, through one `sqlx::AnyPool` and the same SQL.
+//!
+//! Decisions:
+//! - **Migrations** are this module's list ([`MIGRATIONS`]), applied at open in order,
+//!   each in a transaction with its version recorded in `keeper_migrations`; a store
+//!   written by a newer keeper (a version this one does not know) is refused rather than
+//!   misread.
+//! - **Times** are RFC 3339 text in UTC with microseconds, fixed width, so that they
+//!   compare as text the same in both databases.
+//! - Parameters are written `$1`, `$2`... in the order they appear (SQLite numbers named
+//!   parameters by first appearance).
+
+use chrono::{DateTime, Utc};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor as _, Row as _};
+
+/// The schema, version by version. Never edit a released one: add the next.
+pub const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "CREATE TABLE IF NOT EXISTS keeper_subscriptions (
+        tenant TEXT NOT NULL,
+        name TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        graph_id TEXT,
+        expires_at TEXT,
+        state TEXT NOT NULL,
+        intent_at TEXT NOT NULL,
+        last_outcome TEXT,
+        last_error TEXT,
+        owner TEXT,
+        lease_until TEXT,
+        PRIMARY KEY (tenant, name)
+    )",
+)];
+
+/// Why the store cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names no database this keeper speaks.
+    #[error(
+        "`{0}` is not a store URL: give sqlite://PATH (created if missing) or postgres://USER@HOST/DATABASE"
+    )]
+    Url(String),
+    /// The database refused or failed.
+    #[error("the store failed: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Written by a newer keeper.
+    #[error(
+        "the store has schema version {found}, newer than this keeper's {known}: run the newer graph-subs, or another store"
+    )]
+    Newer {
+        /// The store's version.
+        found: i64,
+        /// This keeper's.
+        known: i64,
+    },
+}
+
+/// What the keeper is doing with a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// About to create (the create may have reached Graph if this is what a restart finds).
+    Creating,
+    /// Created, with a Graph id.
+    Active,
+    /// About to renew.
+    Renewing,
+    /// About to delete.
+    Deleting,
+}
+
+impl State {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Creating => "creating",
+            State::Active => "active",
+            State::Renewing => "renewing",
+            State::Deleting => "deleting",
+        }
+    }
+
+    fn parse(text: &str) -> Option<State> {
+        [
+            State::Creating,
+            State::Active,
+            State::Renewing,
+            State::Deleting,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// One remembered subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The tenant's name.
+    pub tenant: String,
+    /// The subscription's name.
+    pub name: String,
+    /// The spec it was (or is being) created with.
+    pub fingerprint: String,
+    /// Graph's id, once known.
+    pub graph_id: Option<String>,
+    /// The expiration Graph answered last.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The last intent or outcome.
+    pub state: State,
+    /// When that was written.
+    pub intent_at: DateTime<Utc>,
+    /// What happened last (`created`, `renewed`, a failure's reason).
+    pub last_outcome: Option<String>,
+    /// The last error's message.
+    pub last_error: Option<String>,
+}
+
+fn text(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+impl Store {
+    /// Opens (and creates, for SQLite) the store at `url` and brings its schema up to
+    /// date (`now` dates the migrations applied).
+    pub async fn open(url: &str, now: DateTime<Utc>) -> Result<Store, StoreError> {
+        install_default_drivers();
+        let sqlite = url.starts_with("sqlite:");
+        if !sqlite && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+            return Err(StoreError::Url(graph_subs_core::notification_url::redact(
+                url,
+            )));
+        }
+        let url = if sqlite && !url.contains("mode=") {
+            format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+        } else {
+            url.to_owned()
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if sqlite { 1 } else { 8 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        let store = Store { pool };
+        store.migrate(now).await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.pool
+            .execute(
+                "CREATE TABLE IF NOT EXISTS keeper_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
+            )
+            .await?;
+        let current = self.schema_version().await?;
+        let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+        if current > known {
+            return Err(StoreError::Newer {
+                found: current,
+                known,
+            });
+        }
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+            let mut tx = self.pool.begin().await?;
+            tx.execute(*sql).await?;
+            sqlx::query(
+                "INSERT INTO keeper_migrations (version, applied_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(*version)
+            .bind(text(now))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            tracing::info!(version, "store schema migrated");
+        }
+        Ok(())
+    }
+
+    /// The schema version the store is at.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM keeper_migrations")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>("v")?)
+    }
+
+    /// Every remembered subscription of `tenant`, by name.
+    pub async fn rows(&self, tenant: &str) -> Result<Vec<Row>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT tenant, name, fingerprint, graph_id, expires_at, state, intent_at, last_outcome, last_error
+             FROM keeper_subscriptions WHERE tenant = $1 ORDER BY name",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let state: String = r.try_get("state")?;
+                let intent: String = r.try_get("intent_at")?;
+                let expires: Option<String> = r.try_get("expires_at")?;
+                Ok(Row {
+                    tenant: r.try_get("tenant")?,
+                    name: r.try_get("name")?,
+                    fingerprint: r.try_get("fingerprint")?,
+                    graph_id: r.try_get("graph_id")?,
+                    expires_at: expires.as_deref().and_then(time),
+                    state: State::parse(&state).unwrap_or(State::Creating),
+                    intent_at: time(&intent).unwrap_or_default(),
+                    last_outcome: r.try_get("last_outcome")?,
+                    last_error: r.try_get("last_error")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Records, before acting, that `name` is about to be created from `fingerprint`.
+    /// A Graph id from an earlier life is kept until the create answers.
+    pub async fn intend_create(
+        &self,
+        tenant: &str,
+        name: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO keeper_subscriptions (tenant, name, fingerprint, state, intent_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant, name) DO UPDATE SET fingerprint = excluded.fingerprint,
+                 state = excluded.state, intent_at = excluded.intent_at",
+        )
+        .bind(tenant)
+        .bind(name)
+        .bind(fingerprint)
+        .bind(State::Creating.as_str())
+        .bind(text(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records an intent (renewing, deleting) for `name`.
+    pub async fn intend(
+        &self,
+        tenant: &str,
+        name: &str,
+        state: State,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE keeper_subscriptions SET state = $1, intent_at = $2 WHERE tenant = $3 AND name = $4",
+        )
+        .bind(state.as_str())
+        .bind(text(now))
+        .bind(tenant)
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records what Graph answered: `name` is `graph_id`, expiring at `expires_at`.
+    pub async fn record_active(
+        &self,
+        tenant: &str,
+        name: &str,
+        graph_id: &str,
+        expires_at: DateTime<Utc>,
+        outcome: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE keeper_subscriptions SET graph_id = $1, expires_at = $2, state = $3, intent_at = $4,
+                 last_outcome = $5, last_error = NULL
+             WHERE tenant = $6 AND name = $7",
+        )
+        .bind(graph_id)
+        .bind(text(expires_at))
+        .bind(State::Active.as_str())
+        .bind(text(now))
+        .bind(outcome)
+        .bind(tenant)
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a failure of the last intent (kept: the next round tries again).
+    pub async fn record_failure(
+        &self,
+        tenant: &str,
+        name: &str,
+        outcome: &str,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE keeper_subscriptions SET last_outcome = $1, last_error = $2 WHERE tenant = $3 AND name = $4",
+        )
+        .bind(outcome)
+        .bind(error)
+        .bind(tenant)
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets `name` (deleted, or gone and no longer desired).
+    pub async fn forget(&self, tenant: &str, name: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM keeper_subscriptions WHERE tenant = $1 AND name = $2")
+            .bind(tenant)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Closes the pool (SQLite checkpoints its WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
