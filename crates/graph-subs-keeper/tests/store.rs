@@ -1,5 +1,8 @@
-//! The SQLite store: created on open, migrated once, intents and outcomes kept across a
-//! reopen, a newer schema refused, a bad URL explained.
+//! The store, on SQLite and on a throwaway PostgreSQL server: created on open, migrated
+//! once, intents and outcomes kept across a reopen, a newer schema refused, a bad URL
+//! explained.
+
+mod support;
 
 use chrono::{Duration, TimeZone, Utc};
 use graph_subs_keeper::store::{MIGRATIONS, State, Store, StoreError};
@@ -9,9 +12,23 @@ fn now() -> chrono::DateTime<Utc> {
 }
 
 #[tokio::test]
-async fn intents_and_outcomes_survive_a_reopen() {
+async fn intents_and_outcomes_survive_a_reopen_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("keeper.db").display());
+    survive_a_reopen(&format!(
+        "sqlite://{}",
+        dir.path().join("keeper.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn intents_and_outcomes_survive_a_reopen_on_postgres() {
+    let pg = support::Postgres::start();
+    survive_a_reopen(&pg.url).await;
+}
+
+async fn survive_a_reopen(url: &str) {
+    let url = url.to_owned();
     let store = Store::open(&url, now()).await.unwrap();
     assert_eq!(
         store.schema_version().await.unwrap(),
