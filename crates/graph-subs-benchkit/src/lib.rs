@@ -185,3 +185,71 @@ mod tests {
         assert!(cpu_seconds("self") > 0.0);
     }
 }
+
+/// The flags the load benches share: `--json PATH` (where to write the results),
+/// `--seconds S` (the measured time, at most 600), `--quick` (2 s, judged by no goal).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchArgs {
+    /// `--json PATH`.
+    pub json: Option<String>,
+    /// The measured time.
+    pub seconds: f64,
+    /// `--quick`.
+    pub quick: bool,
+    /// Every other argument, in order (Cargo adds `--bench`), for the bench's own flags.
+    pub other: Vec<String>,
+}
+
+impl BenchArgs {
+    /// Reads the process's arguments; `seconds` unless `--seconds` or `--quick` says.
+    pub fn parse(seconds: f64) -> Result<BenchArgs> {
+        let mut parsed = BenchArgs {
+            json: None,
+            seconds,
+            quick: false,
+            other: Vec::new(),
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--json" => parsed.json = Some(args.next().ok_or("--json needs a path")?),
+                "--seconds" => {
+                    parsed.seconds = args
+                        .next()
+                        .and_then(|s| s.parse().ok())
+                        .filter(|s: &f64| *s > 0.0 && *s <= 600.0)
+                        .ok_or("--seconds needs a number of seconds (at most 600)")?;
+                }
+                "--quick" => {
+                    parsed.quick = true;
+                    parsed.seconds = 2.0;
+                }
+                _ => parsed.other.push(arg),
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// The value after `flag` among the other arguments.
+    pub fn value(&self, flag: &str) -> Option<&str> {
+        self.other
+            .iter()
+            .position(|a| a == flag)
+            .and_then(|i| self.other.get(i + 1))
+            .map(String::as_str)
+    }
+
+    /// Writes `result` to `--json PATH`, when given, creating its folder (and says so on
+    /// stderr: a bench binary's own output).
+    #[allow(clippy::print_stderr)]
+    pub fn write_json(&self, result: &Value, bench: &str) -> Result<()> {
+        if let Some(path) = &self.json {
+            if let Some(parent) = std::path::Path::new(path).parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(path, serde_json::to_string_pretty(result)? + "\n")?;
+            eprintln!("{bench} bench: wrote {path}");
+        }
+        Ok(())
+    }
+}

@@ -41,6 +41,27 @@ fn failed(what: &str) -> impl Fn(Error) -> Report + '_ {
     move |e| Report::new(Exit::Failure, format!("the demo failed to {what}")).caused_by(&e)
 }
 
+/// Reports `change` to the emulator (`POST /emulator/changes`).
+async fn report_change(
+    http: &reqwest::Client,
+    base: &str,
+    change: serde_json::Value,
+) -> Result<(), Report> {
+    let report = http
+        .post(format!("{base}/emulator/changes"))
+        .json(&change)
+        .send()
+        .await
+        .map_err(|e| Report::new(Exit::Failure, "cannot report a change").caused_by(&e))?;
+    if !report.status().is_success() {
+        return Err(Report::new(
+            Exit::Failure,
+            format!("the emulator refused the change ({})", report.status()),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn run(_args: &Args, out: &mut dyn Write) -> Result<Exit, Report> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -224,18 +245,12 @@ async fn demo(out: &mut dyn Write) -> Result<Exit, Report> {
         "A change in Ada's mailbox: the emulator notifies the receiver",
     )?;
     let http = reqwest::Client::new();
-    let report = http
-        .post(format!("{base}/emulator/changes"))
-        .json(&json!({"resource": "users/ada@contoso.com/messages", "changeType": "created"}))
-        .send()
-        .await
-        .map_err(|e| Report::new(Exit::Failure, "cannot report a change").caused_by(&e))?;
-    if !report.status().is_success() {
-        return Err(Report::new(
-            Exit::Failure,
-            format!("the emulator refused the change ({})", report.status()),
-        ));
-    }
+    report_change(
+        &http,
+        &base,
+        json!({"resource": "users/ada@contoso.com/messages", "changeType": "created"}),
+    )
+    .await?;
     match tokio::time::timeout(Duration::from_secs(10), heard.recv()).await {
         Ok(Some(Event::Change(n))) => writeln!(
             out,
@@ -277,9 +292,10 @@ async fn demo(out: &mut dyn Write) -> Result<Exit, Report> {
         c.subscription.id
     )?;
     created.push(c.subscription);
-    let report = http
-        .post(format!("{base}/emulator/changes"))
-        .json(&json!({
+    report_change(
+        &http,
+        &base,
+        json!({
             "resource": "teams/getAllMessages",
             "changeType": "created",
             "resourceData": {
@@ -287,16 +303,9 @@ async fn demo(out: &mut dyn Write) -> Result<Exit, Report> {
                 "from": {"user": {"displayName": "Grace"}},
                 "body": {"contentType": "text", "content": "Ship it on Friday?"},
             },
-        }))
-        .send()
-        .await
-        .map_err(|e| Report::new(Exit::Failure, "cannot report a change").caused_by(&e))?;
-    if !report.status().is_success() {
-        return Err(Report::new(
-            Exit::Failure,
-            format!("the emulator refused the change ({})", report.status()),
-        ));
-    }
+        }),
+    )
+    .await?;
     match tokio::time::timeout(Duration::from_secs(10), heard.recv()).await {
         Ok(Some(Event::Change(n))) => {
             let data = n.resource_data.unwrap_or_default();

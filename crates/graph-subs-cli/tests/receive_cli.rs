@@ -14,23 +14,37 @@ const BIN: &str = env!("CARGO_BIN_EXE_graph-subs");
 const APP: &str = "24d3b144-21ae-4080-943f-7067b395b913";
 const SECRET: &str = "CANARY-receive-client-state-8w";
 
-#[test]
-fn receive_writes_each_checked_notification_as_a_json_line() {
-    let mut child = Command::new(BIN)
-        .args(["receive", "--listen", "127.0.0.1:0"])
+/// Starts `graph-subs receive` as `configure` says, with the clientState in the
+/// environment: the process, its stderr past the first line, and the address that line
+/// gives.
+fn spawn_receive(
+    configure: impl FnOnce(&mut Command) -> &mut Command,
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStderr>,
+    String,
+) {
+    let mut command = Command::new(BIN);
+    configure(&mut command)
         .env("GRAPH_SUBS_CLIENT_STATE", SECRET)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut first = String::new();
     stderr.read_line(&mut first).unwrap();
     let base = first
         .split_whitespace()
-        .find(|w| w.starts_with("http://"))
+        .find(|w| w.starts_with("http://") || w.starts_with("https://"))
         .unwrap_or_else(|| panic!("no address in {first:?}"))
         .to_owned();
+    (child, stderr, base)
+}
+
+#[test]
+fn receive_writes_each_checked_notification_as_a_json_line() {
+    let (mut child, mut stderr, base) =
+        spawn_receive(|c| c.args(["receive", "--listen", "127.0.0.1:0"]));
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -177,25 +191,13 @@ fn receive_writes_rich_notifications_decrypted_after_checking_them() {
     let e = runtime
         .block_on(Emulator::builder().build().start())
         .unwrap();
-    let mut child = Command::new(BIN)
-        .args(["receive", "--listen", "127.0.0.1:0", "--app-id", APP])
-        .arg("--decrypt-key")
-        .arg(format!("{VECTOR}/key.pem"))
-        .arg("--jwks")
-        .arg(format!("{}/common/discovery/v2.0/keys", e.base_url()))
-        .env("GRAPH_SUBS_CLIENT_STATE", SECRET)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut first = String::new();
-    stderr.read_line(&mut first).unwrap();
-    let base = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_owned();
+    let (mut child, mut stderr, base) = spawn_receive(|c| {
+        c.args(["receive", "--listen", "127.0.0.1:0", "--app-id", APP])
+            .arg("--decrypt-key")
+            .arg(format!("{VECTOR}/key.pem"))
+            .arg("--jwks")
+            .arg(format!("{}/common/discovery/v2.0/keys", e.base_url()))
+    });
     let mut second = String::new();
     stderr.read_line(&mut second).unwrap();
     assert!(
@@ -301,24 +303,12 @@ fn receive_serves_https_with_the_given_certificate_and_graph_validates_it() {
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert, made.cert.pem()).unwrap();
     std::fs::write(&key, made.key_pair.serialize_pem()).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["receive", "--listen", "127.0.0.1:0", "--tls-cert"])
-        .arg(&cert)
-        .arg("--tls-key")
-        .arg(&key)
-        .env("GRAPH_SUBS_CLIENT_STATE", SECRET)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut first = String::new();
-    stderr.read_line(&mut first).unwrap();
-    let base = first
-        .split_whitespace()
-        .find(|w| w.starts_with("https://"))
-        .unwrap_or_else(|| panic!("no https address in {first:?}"))
-        .to_owned();
+    let (mut child, _stderr, base) = spawn_receive(|c| {
+        c.args(["receive", "--listen", "127.0.0.1:0", "--tls-cert"])
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(&key)
+    });
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let line = runtime.block_on(async {
@@ -420,21 +410,8 @@ async fn destination() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>
 fn receive_forwards_each_line_in_order_through_a_failing_destination() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (url, taken) = runtime.block_on(destination());
-    let mut child = Command::new(BIN)
-        .args(["receive", "--listen", "127.0.0.1:0", "--forward", &url])
-        .env("GRAPH_SUBS_CLIENT_STATE", SECRET)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut first = String::new();
-    stderr.read_line(&mut first).unwrap();
-    let base = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_owned();
+    let (mut child, mut stderr, base) =
+        spawn_receive(|c| c.args(["receive", "--listen", "127.0.0.1:0", "--forward", &url]));
     runtime.block_on(async {
         let e = Emulator::builder().build().start().await.unwrap();
         let token = e.token(&TokenSpec::application(e.tenant_id(), APP, &["Mail.Read"]));

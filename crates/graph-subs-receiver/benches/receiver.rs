@@ -34,28 +34,8 @@ fn main() {
 }
 
 fn run() -> Result<()> {
-    let mut json_path = None;
-    let mut seconds = 10.0;
-    let mut quick = false;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--json" => json_path = Some(args.next().ok_or("--json needs a path")?),
-            "--seconds" => {
-                seconds = args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .filter(|s: &f64| *s > 0.0 && *s <= 600.0)
-                    .ok_or("--seconds needs a number of seconds (at most 600)")?;
-            }
-            "--quick" => {
-                quick = true;
-                seconds = 2.0;
-            }
-            // Cargo passes `--bench` to every bench binary.
-            _ => {}
-        }
-    }
+    let args = graph_subs_benchkit::BenchArgs::parse(10.0)?;
+    let (seconds, quick) = (args.seconds, args.quick);
     let server = tokio::runtime::Builder::new_multi_thread()
         .thread_name("receiver")
         .enable_all()
@@ -179,12 +159,6 @@ fn run() -> Result<()> {
         stats.delivered,
         result["drained"]
     );
-    if let Some(path) = json_path {
-        if let Some(parent) = std::path::Path::new(&path).parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&path, serde_json::to_string_pretty(&result)? + "\n")?;
-        eprintln!("receiver bench: wrote {path}");
-    }
+    args.write_json(&result, "receiver")?;
     Ok(())
 }

@@ -209,36 +209,12 @@ async fn load(
 }
 
 fn run() -> Result<()> {
-    let mut json_path = None;
-    let mut seconds = 10.0;
-    let mut quick = false;
-    let mut workers: Option<usize> = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--json" => json_path = Some(args.next().ok_or("--json needs a path")?),
-            "--seconds" => {
-                seconds = args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .filter(|s: &f64| *s > 0.0 && *s <= 600.0)
-                    .ok_or("--seconds needs a number of seconds (at most 600)")?;
-            }
-            "--quick" => {
-                quick = true;
-                seconds = 2.0;
-            }
-            "--workers" => {
-                workers = Some(
-                    args.next()
-                        .and_then(|s| s.parse().ok())
-                        .ok_or("--workers needs a number")?,
-                );
-            }
-            // Cargo passes `--bench` to every bench binary.
-            _ => {}
-        }
-    }
+    let args = graph_subs_benchkit::BenchArgs::parse(10.0)?;
+    let (seconds, quick) = (args.seconds, args.quick);
+    let workers: Option<usize> = match args.value("--workers") {
+        Some(n) => Some(n.parse().map_err(|_| "--workers needs a number")?),
+        None => None,
+    };
     let (bodies, jwks) = bodies()?;
     let bodies = Arc::new(bodies);
     let mut keys = DecryptionKeys::new();
@@ -348,12 +324,6 @@ fn run() -> Result<()> {
         result["decrypted"],
         result["rejected"],
     );
-    if let Some(path) = json_path {
-        if let Some(parent) = std::path::Path::new(&path).parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&path, serde_json::to_string_pretty(&result)? + "\n")?;
-        eprintln!("rich bench: wrote {path}");
-    }
+    args.write_json(&result, "rich")?;
     Ok(())
 }
