@@ -224,13 +224,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
 
 async fn serve(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, Report> {
     // One line per request on stderr; `RUST_LOG` chooses more or less.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    crate::log_to_stderr("info");
     let mut builder = Emulator::builder()
         .listen(args.listen)
         .page_size(usize::from(args.page_size))

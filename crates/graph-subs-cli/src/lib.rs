@@ -83,6 +83,18 @@ enum Command {
     Keep(Box<keep::Args>),
 }
 
+/// Logs of the long-running commands (`emulator`, `receive`) on stderr, at `default`
+/// unless `RUST_LOG` says otherwise.
+pub(crate) fn log_to_stderr(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
 /// Runs the command line `args` (the first item is the program name), writing results
 /// to `out` and diagnostics to `err`.
 pub fn run<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write) -> Exit

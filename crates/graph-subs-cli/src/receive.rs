@@ -201,14 +201,24 @@ impl Forward {
         let mut backoff = Duration::from_millis(250);
         let mut complained = false;
         loop {
-            let failure = match self
+            let attempt = self
                 .client
                 .post(self.url.clone())
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(line.to_owned())
-                .send()
-                .await
-            {
+                .send();
+            // Past a deadline, an attempt in flight is given up, not waited for.
+            let answer = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    match tokio::time::timeout(left, attempt).await {
+                        Ok(answer) => answer,
+                        Err(_) => return Err("no answer before the deadline".to_owned()),
+                    }
+                }
+                None => attempt.await,
+            };
+            let failure = match answer {
                 Ok(answer) if answer.status().is_success() => {
                     if complained {
                         let _ = writeln!(err, "forwarding to {} works again", self.shown);
@@ -339,6 +349,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let decrypting = rich.is_some();
+    // Why notifications are refused, why a JWKS could not be fetched: warnings on stderr
+    // (`RUST_LOG` for more or less).
+    crate::log_to_stderr("warn");
     let runtime = tokio::runtime::Runtime::new().map_err(Report::from)?;
     runtime.block_on(async {
         let mut builder = Receiver::builder(ClientStates::Shared(secret))
@@ -437,7 +450,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             }
         }
         let _ = stop_tx.send(());
-        let _ = server.await;
+        // In-flight requests finish; a client that holds its connection open (trickling
+        // its headers) does not hold the stop past the grace.
+        let mut server = server;
+        if tokio::time::timeout(STOP_GRACE, &mut server).await.is_err() {
+            server.abort();
+            writeln!(err, "connections still open {} s after the stop were closed", STOP_GRACE.as_secs())?;
+        }
         // What was accepted before the stop is written or forwarded, not lost.
         while let Ok(event) = events.try_recv() {
             left.push(line_of(event)?);
@@ -447,6 +466,11 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         for line in left {
             match &mut forward {
                 None => write_line(sink, &line)?,
+                // Past the grace, the rest is written without trying.
+                Some(_) if Instant::now() >= deadline => {
+                    write_line(sink, &line)?;
+                    spilled += 1;
+                }
                 Some(forward) => match forward.send(&line, Some(deadline), err).await {
                     Ok(sent) => forward.settle(sent, &line, err)?,
                     Err(_) => {

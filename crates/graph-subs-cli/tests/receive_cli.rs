@@ -3,9 +3,10 @@
 //! `clientState`; a notification with another `clientState` does not; SIGTERM stops it
 //! with a summary.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::io::{BufRead, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use graph_subs_emulator::{Emulator, TokenSpec};
 use serde_json::{Value, json};
@@ -522,4 +523,103 @@ fn a_forward_url_that_is_not_http_is_a_usage_error() {
         "{stderr}"
     );
     assert!(!stderr.contains("CANARY-9"), "{stderr}");
+}
+
+// Stops: how long SIGTERM takes when a destination or a client misbehaves (each bounded:
+// the grace is 10 s).
+
+/// `receive` with `extra` flags, its stderr drained by a thread: the process and the
+/// `host:port` it listens on.
+fn spawn_draining(extra: &[&str]) -> (std::process::Child, String) {
+    let (child, mut stderr, base) =
+        spawn_receive(|c| c.args(["receive", "--listen", "127.0.0.1:0"]).args(extra));
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        let _ = stderr.read_to_string(&mut sink);
+    });
+    (child, base.trim_start_matches("http://").to_owned())
+}
+
+fn post(address: &str, body: &str) -> String {
+    let mut s = TcpStream::connect(address).unwrap();
+    write!(
+        s,
+        "POST /notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+/// Seconds from SIGTERM to exit (killed after `limit`).
+fn stop(child: &mut Child, limit: Duration) -> Duration {
+    let started = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    while started.elapsed() < limit {
+        if child.try_wait().unwrap().is_some() {
+            return started.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    started.elapsed()
+}
+
+/// `--forward` promises "lines not forwarded within 10 seconds of a stop go to --out": with
+/// a destination that accepts and never answers, the stop ends within that grace, not
+/// after an attempt per line.
+#[test]
+fn a_stop_with_a_hanging_destination_ends_within_the_grace() {
+    let destination = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/in", destination.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in destination.incoming() {
+            held.push(s); // never answered
+        }
+    });
+    let (mut child, address) = spawn_draining(&["--forward", &url]);
+    let item = format!(
+        r#"{{"subscriptionId":"s","subscriptionExpirationDateTime":"2026-11-23T09:00:00Z","changeType":"created","resource":"r","clientState":"{SECRET}"}}"#
+    );
+    let body = format!("{{\"value\":[{}]}}", vec![item; 5].join(","));
+    assert!(post(&address, &body).starts_with("HTTP/1.1 202"));
+    std::thread::sleep(Duration::from_secs(1));
+    let took = stop(&mut child, Duration::from_secs(120));
+    assert!(took < Duration::from_secs(25), "the stop took {took:?}");
+}
+
+/// A client that sends its headers and part of a body, then nothing, does not hold the
+/// stop: its request times out.
+#[test]
+fn a_stop_is_not_held_by_a_client_that_trickles_its_body() {
+    let (mut child, address) = spawn_draining(&[]);
+    let mut s = TcpStream::connect(&address).unwrap();
+    write!(
+        s,
+        "POST /notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let took = stop(&mut child, Duration::from_secs(30));
+    drop(s);
+    assert!(took < Duration::from_secs(15), "the stop took {took:?}");
+}
+
+/// Nor does one that sends half its headers: the stop closes it after the grace.
+#[test]
+fn a_stop_is_not_held_by_a_client_that_trickles_its_headers() {
+    let (mut child, address) = spawn_draining(&[]);
+    let mut s = TcpStream::connect(&address).unwrap();
+    write!(s, "POST /notifications HTTP/1.1\r\nHost: x\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let took = stop(&mut child, Duration::from_secs(30));
+    drop(s);
+    assert!(took < Duration::from_secs(15), "the stop took {took:?}");
 }

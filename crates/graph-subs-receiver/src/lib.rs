@@ -23,10 +23,16 @@
 //!   its resource decrypted ([`rich`]); the app gets the decrypted resource as the
 //!   notification's `resourceData`, and `encryptedContent` no more. An item no token
 //!   vouches for, or whose signature does not match, is counted and dropped (answered
-//!   202, as a wrong `clientState`). An item for a certificate the receiver has no key for
-//!   is the receiver's own misconfiguration (a certificate rollover half done): the POST
-//!   is answered 503 and Graph sends it again, so that adding the key loses nothing.
-//!   Without [`ReceiverBuilder::rich`], rich items are delivered as they came, encrypted.
+//!   202, as a wrong `clientState`). An item a token vouched for but no configured key
+//!   unwraps is the receiver's own misconfiguration (a certificate rollover half done),
+//!   and a token that cannot be checked now (the issuer's keys did not answer) is the
+//!   network's: the POST is answered 503 and Graph sends it again, so that nothing is
+//!   lost. Resource data in clear (beyond `id` and `@odata.*`) also needs a token, so that
+//!   a forged resource cannot pass for a decrypted one. Tokens are judged once per
+//!   tenant of a POST. Without [`ReceiverBuilder::rich`], rich items are delivered as
+//!   they came, encrypted.
+//! - **Slow clients**: a request that takes over [`REQUEST_TIMEOUT`] (10 s; Graph waits 3)
+//!   to arrive is answered 408.
 //! - **Bad input** (a body over the limit, not JSON, not Graph's shape) gets 413 or 400
 //!   and is counted; nothing panics.
 //!
@@ -150,11 +156,14 @@ pub enum Rejection {
     /// A rich notification for a certificate the receiver has no key for: answered 503,
     /// for Graph to send again once the key is added.
     NoDecryptionKey,
+    /// A rich notification whose token cannot be checked now (the issuer's keys did not
+    /// answer): answered 503, for Graph to send again.
+    KeysUnavailable,
 }
 
 impl Rejection {
     /// Every reason, in declaration order (the counters' order).
-    pub const ALL: [Rejection; 10] = [
+    pub const ALL: [Rejection; 11] = [
         Rejection::ClientState,
         Rejection::NoClientState,
         Rejection::UnknownSubscription,
@@ -165,6 +174,7 @@ impl Rejection {
         Rejection::Signature,
         Rejection::Undecryptable,
         Rejection::NoDecryptionKey,
+        Rejection::KeysUnavailable,
     ];
 
     /// Its name in [`Stats`] and logs.
@@ -180,6 +190,7 @@ impl Rejection {
             Rejection::Signature => "dataSignature",
             Rejection::Undecryptable => "undecryptable",
             Rejection::NoDecryptionKey => "noDecryptionKey",
+            Rejection::KeysUnavailable => "keysUnavailable",
         }
     }
 }
@@ -399,12 +410,29 @@ impl Receiver {
             // Past the limit, axum answers 413 before reading further; the handler
             // counts it from the size it was told.
             .layer(DefaultBodyLimit::max(self.max_body))
+            .layer(axum::middleware::from_fn(bounded))
             .with_state(self.shared.clone())
     }
 
     /// What it has seen so far.
     pub fn stats(&self) -> Stats {
         self.shared.counters.read()
+    }
+}
+
+/// How long one request may take, its body read included (Graph waits 3 seconds for the
+/// answer): a client that trickles its body is answered 408 and cut off, so that it holds
+/// neither a worker nor a graceful stop.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn bounded(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            "The request took too long to arrive.",
+        )
+            .into_response(),
     }
 }
 
@@ -494,7 +522,7 @@ async fn receive(
     if shared.rich.is_some()
         && accepted
             .iter()
-            .any(|e| matches!(e, Event::Change(n) if n.encrypted_content.is_some()))
+            .any(|e| matches!(e, Event::Change(n) if carries_resource(n)))
     {
         accepted = match open_rich(&shared, accepted, tokens).await {
             Ok(accepted) => accepted,
@@ -539,16 +567,34 @@ async fn open_rich(
         return Ok(accepted);
     };
     let now = shared.clock.now();
+    // The tokens are checked once per tenant of the POST, not per item.
+    let mut verdicts: HashMap<String, Result<(), RichProblem>> = HashMap::new();
+    for event in &accepted {
+        if let Event::Change(n) = event
+            && carries_resource(n)
+        {
+            let tenant = n.tenant_id.clone().unwrap_or_default();
+            if let std::collections::hash_map::Entry::Vacant(slot) = verdicts.entry(tenant) {
+                let verdict = rich.tokens.vouches(&tokens, slot.key(), now).await;
+                slot.insert(verdict);
+            }
+        }
+    }
+    if let Some(problem) = verdicts.values().find_map(|v| {
+        v.as_ref()
+            .err()
+            .filter(|p| matches!(p, RichProblem::KeysUnavailable(_)))
+    }) {
+        return Err(unavailable(shared, problem, accepted.len()));
+    }
     let mut vouched = Vec::with_capacity(accepted.len());
     for event in accepted {
         if let Event::Change(n) = &event
-            && n.encrypted_content.is_some()
+            && carries_resource(n)
+            && let Some(Err(problem)) = verdicts.get(n.tenant_id.as_deref().unwrap_or_default())
         {
-            let tenant = n.tenant_id.as_deref().unwrap_or_default();
-            if let Err(problem) = rich.tokens.vouches(&tokens, tenant, now).await {
-                refuse(shared, &problem);
-                continue;
-            }
+            refuse(shared, problem);
+            continue;
         }
         vouched.push(event);
     }
@@ -579,21 +625,45 @@ async fn open_rich(
         Err(p @ RichProblem::NoKey { .. }) => Some(p.clone()),
         _ => None,
     }) {
-        shared
-            .counters
-            .reject(Rejection::NoDecryptionKey, opened.len() as u64);
-        tracing::error!(problem = %missing, "rich notifications answered 503");
-        return Err((
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, RETRY_AFTER_SECONDS)],
-            "The receiver has no key for this notification's certificate; send it again later.",
-        )
-            .into_response());
+        return Err(unavailable(shared, &missing, opened.len()));
     }
     Ok(opened
         .into_iter()
         .filter_map(|o| o.map_err(|p| refuse(shared, &p)).ok())
         .collect())
+}
+
+/// Whether a change notification carries resource data: encrypted, or in clear beyond
+/// the item's identity (`id`, `@odata.type`, `@odata.id`, `@odata.etag`, all a basic
+/// notification has). Such an item is delivered only when a validation token vouches for
+/// it, so that a forged resource in clear cannot pass for a verified one.
+fn carries_resource(n: &ChangeNotification) -> bool {
+    n.encrypted_content.is_some()
+        || n.resource_data.as_ref().is_some_and(|data| {
+            data.keys().any(|k| {
+                !matches!(
+                    k.as_str(),
+                    "id" | "@odata.type" | "@odata.id" | "@odata.etag"
+                )
+            })
+        })
+}
+
+/// 503 for a POST of `count` items the receiver cannot open now (a key missing, the
+/// issuer's keys unavailable): Graph sends it again.
+fn unavailable(shared: &Shared, problem: &RichProblem, count: usize) -> Response {
+    let why = match problem {
+        RichProblem::KeysUnavailable(_) => Rejection::KeysUnavailable,
+        _ => Rejection::NoDecryptionKey,
+    };
+    shared.counters.reject(why, count as u64);
+    tracing::error!(problem = %problem, "rich notifications answered 503");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, RETRY_AFTER_SECONDS)],
+        "The receiver cannot open these notifications now; send them again later.",
+    )
+        .into_response()
 }
 
 /// Counts and logs a rich item that is not delivered.
@@ -603,6 +673,7 @@ fn refuse(shared: &Shared, problem: &RichProblem) {
         RichProblem::Signature => Rejection::Signature,
         RichProblem::NotBase64(_) | RichProblem::Undecryptable(_) => Rejection::Undecryptable,
         RichProblem::NoKey { .. } => Rejection::NoDecryptionKey,
+        RichProblem::KeysUnavailable(_) => Rejection::KeysUnavailable,
     };
     tracing::warn!(problem = %problem, "rich notification refused");
     shared.counters.reject(why, 1);

@@ -211,17 +211,17 @@ impl DecryptionKeys {
         }
         let wrapped = decode("dataKey", &content.data_key)?;
         let thumbprint = content.encryption_certificate_thumbprint.as_deref();
-        let candidates = self.candidates(thumbprint);
-        if candidates.is_empty() {
-            return Err(RichProblem::NoKey {
-                thumbprint: thumbprint.map(|t| quote::shortened(t).to_string()),
-                id: content
-                    .encryption_certificate_id
-                    .as_deref()
-                    .map(|t| quote::shortened(t).to_string()),
-            });
-        }
-        for candidate in candidates {
+        // No key for it, or none of the keys given without a certificate unwraps it:
+        // either way the notification is genuine (its token vouched for it before this)
+        // and the receiver lacks its key, a configuration to complete, not a forgery.
+        let no_key = || RichProblem::NoKey {
+            thumbprint: thumbprint.map(|t| quote::shortened(t).to_string()),
+            id: content
+                .encryption_certificate_id
+                .as_deref()
+                .map(|t| quote::shortened(t).to_string()),
+        };
+        for candidate in self.candidates(thumbprint) {
             let mut out = vec![0u8; candidate.key.min_output_size()];
             if let Ok(plain) = candidate
                 .key
@@ -238,9 +238,7 @@ impl DecryptionKeys {
                 return Ok(key);
             }
         }
-        Err(RichProblem::Undecryptable(
-            "no configured private key decrypts dataKey",
-        ))
+        Err(no_key())
     }
 
     /// The resource `content` holds: its key unwrapped, its signature checked, then
@@ -295,6 +293,11 @@ pub enum RichProblem {
     /// It does not decrypt.
     #[error("{0}")]
     Undecryptable(&'static str),
+    /// The issuer's keys could not be obtained to check its token (the JWKS URL did not
+    /// answer, or does not publish the token's key yet): answered 503, for Graph to send
+    /// again.
+    #[error("its validation token cannot be checked now: {0}")]
+    KeysUnavailable(String),
     /// No key is configured for its certificate: the receiver's configuration is
     /// incomplete (a certificate rollover?), so it is answered 503 for Graph to send again.
     #[error(
@@ -333,7 +336,10 @@ pub struct TokenVerifier {
     source: IssuerKeys,
     keys: tokio::sync::Mutex<Fetched>,
     client: reqwest::Client,
-    verified: Mutex<HashMap<String, Result<ValidationTokenClaims, String>>>,
+    refetch_after: std::time::Duration,
+    /// Definitive outcomes only (a valid signature's claims, or a refusal no retry
+    /// changes), by the SHA-256 of the token.
+    verified: Mutex<HashMap<[u8; 32], Result<ValidationTokenClaims, String>>>,
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -364,93 +370,142 @@ impl TokenVerifier {
                 .timeout(std::time::Duration::from_secs(10))
                 .build()
                 .unwrap_or_default(),
+            refetch_after: REFETCH_AFTER,
             verified: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The key `kid`, fetching the JWKS when it does not have it.
-    async fn key(&self, kid: &str) -> Result<DecodingKey, String> {
+    /// How long, at least, between two fetches of the JWKS for a key it does not have
+    /// (a minute by default).
+    pub fn refetch_after(mut self, interval: std::time::Duration) -> TokenVerifier {
+        self.refetch_after = interval;
+        self
+    }
+
+    /// The key `kid`, fetching the JWKS when it does not have it. Err(Ok(reason)): the
+    /// key is unusable; Err(Err(reason)): not available now (not published yet, or the
+    /// JWKS did not answer), worth trying again later.
+    async fn key(&self, kid: &str) -> Result<DecodingKey, Result<String, String>> {
         let mut fetched = self.keys.lock().await;
         if fetched.keys.find(kid).is_none()
             && let IssuerKeys::Url(url) = &self.source
-            && fetched.at.is_none_or(|at| at.elapsed() >= REFETCH_AFTER)
+            && fetched
+                .at
+                .is_none_or(|at| at.elapsed() >= self.refetch_after)
         {
             fetched.at = Some(std::time::Instant::now());
             match self.fetch(url).await {
                 Ok(keys) => fetched.keys = keys,
-                Err(e) => tracing::warn!(error = %e, "the issuer's keys could not be fetched"),
+                Err(e) => {
+                    tracing::warn!(error = %quote::shortened_to(&e, 300), "the issuer's keys could not be fetched");
+                }
             }
         }
         let jwk = fetched.keys.find(kid).ok_or_else(|| {
-            format!(
-                "signed with key `{}`, which the issuer does not publish",
+            Err(format!(
+                "signed with key `{}`, which the issuer does not publish (yet)",
                 quote::shortened(kid)
-            )
+            ))
         })?;
         DecodingKey::from_jwk(jwk).map_err(|e| {
-            format!(
+            Ok(format!(
                 "the issuer's key `{}` is unusable: {e}",
                 quote::shortened(kid)
-            )
+            ))
         })
     }
 
     async fn fetch(&self, url: &str) -> Result<JwkSet, String> {
+        let url_shown = graph_subs_core::notification_url::redact(url);
+        let url_shown = url_shown.as_str();
         let answer = self
             .client
             .get(url)
             .send()
             .await
-            .map_err(|e| format!("GET {url}: {}", e.without_url()))?;
+            .map_err(|e| format!("GET {url_shown}: {}", e.without_url()))?;
         if !answer.status().is_success() {
-            return Err(format!("GET {url}: {}", answer.status()));
+            return Err(format!("GET {url_shown}: {}", answer.status()));
         }
         let body = answer
             .bytes()
             .await
-            .map_err(|e| format!("GET {url}: {}", e.without_url()))?;
-        serde_json::from_slice(&body).map_err(|e| format!("{url} is not a JWKS: {e}"))
+            .map_err(|e| format!("GET {url_shown}: {}", e.without_url()))?;
+        serde_json::from_slice(&body).map_err(|e| format!("{url_shown} is not a JWKS: {e}"))
     }
 
-    /// The claims of `token` when the issuer signed it (remembered per token).
-    async fn claims(&self, token: &str) -> Result<ValidationTokenClaims, String> {
+    /// The claims of `token` when the issuer signed it: Ok(Ok) signed, Ok(Err) refused
+    /// for good (both remembered per token), Err a reason to try again later (not
+    /// remembered: the next POST asks again).
+    async fn claims(&self, token: &str) -> Result<Result<ValidationTokenClaims, String>, String> {
+        let digest: [u8; 32] =
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
+                .as_ref()
+                .try_into()
+                .unwrap_or([0; 32]);
         if let Some(known) = self
             .verified
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(token)
+            .get(&digest)
         {
-            return known.clone();
+            return Ok(known.clone());
         }
-        let result = self.verify_signature(token).await;
+        let result = self.verify_signature(token).await?;
         let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
         if verified.len() >= REMEMBERED {
             verified.clear();
         }
-        verified.insert(token.to_owned(), result.clone());
-        result
+        verified.insert(digest, result.clone());
+        Ok(result)
     }
 
-    async fn verify_signature(&self, token: &str) -> Result<ValidationTokenClaims, String> {
-        let header = jsonwebtoken::decode_header(token).map_err(|e| format!("not a JWT ({e})"))?;
+    async fn verify_signature(
+        &self,
+        token: &str,
+    ) -> Result<Result<ValidationTokenClaims, String>, String> {
+        let header = match jsonwebtoken::decode_header(token) {
+            Ok(header) => header,
+            Err(e) => {
+                return Ok(Err(format!(
+                    "not a JWT ({})",
+                    quote::shortened(&e.to_string())
+                )));
+            }
+        };
         if header.alg != Algorithm::RS256 {
-            return Err(format!("signed with {:?}, not RS256", header.alg));
+            return Ok(Err(format!("signed with {:?}, not RS256", header.alg)));
         }
-        let kid = header.kid.ok_or("the token names no signing key (`kid`)")?;
-        let key = self.key(&kid).await?;
+        let Some(kid) = header.kid else {
+            return Ok(Err("the token names no signing key (`kid`)".to_owned()));
+        };
+        let key = match self.key(&kid).await {
+            Ok(key) => key,
+            Err(Ok(refused)) => return Ok(Err(refused)),
+            Err(Err(later)) => return Err(later),
+        };
         let mut validation = Validation::new(Algorithm::RS256);
         // Claims are judged by the core's rule, on the receiver's clock, below.
         validation.validate_aud = false;
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.required_spec_claims.clear();
-        jsonwebtoken::decode::<ValidationTokenClaims>(token, &key, &validation)
-            .map(|data| data.claims)
-            .map_err(|e| format!("its signature or claims are invalid ({e})"))
+        Ok(
+            jsonwebtoken::decode::<ValidationTokenClaims>(token, &key, &validation)
+                .map(|data| data.claims)
+                .map_err(|e| {
+                    format!(
+                        "its signature or claims are invalid ({})",
+                        quote::shortened(&e.to_string())
+                    )
+                }),
+        )
     }
 
     /// Whether one of `tokens` vouches for notifications of `tenant_id` at `now`
-    /// (seconds since the epoch); the reason of the first refusal otherwise.
+    /// (seconds since the epoch); the reason of the first refusal otherwise, or
+    /// [`RichProblem::KeysUnavailable`] when a token could not be checked now and none
+    /// vouched.
     pub async fn vouches(
         &self,
         tokens: &[String],
@@ -458,6 +513,7 @@ impl TokenVerifier {
         now: i64,
     ) -> Result<(), RichProblem> {
         let mut first_problem = None;
+        let mut later = None;
         for token in tokens.iter().take(MAX_TOKENS_PER_POST) {
             if token.len() > MAX_TOKEN_BYTES {
                 first_problem.get_or_insert_with(|| {
@@ -466,10 +522,14 @@ impl TokenVerifier {
                 continue;
             }
             let outcome = match self.claims(token).await {
-                Ok(claims) => claims
+                Ok(Ok(claims)) => claims
                     .check(&self.app_ids, tenant_id, now)
                     .map_err(|p: TokenProblem| p.to_string()),
-                Err(e) => Err(e),
+                Ok(Err(refused)) => Err(refused),
+                Err(e) => {
+                    later.get_or_insert(e);
+                    continue;
+                }
             };
             match outcome {
                 Ok(()) => return Ok(()),
@@ -477,6 +537,9 @@ impl TokenVerifier {
                     first_problem.get_or_insert(problem);
                 }
             }
+        }
+        if let Some(later) = later {
+            return Err(RichProblem::KeysUnavailable(later));
         }
         Err(RichProblem::Token(first_problem.unwrap_or_else(|| {
             "the POST has no validationTokens".to_owned()

@@ -8,8 +8,8 @@
 //! - **[`TlsListener`]**: `axum::serve` takes any [`axum::serve::Listener`]; this one
 //!   accepts TCP connections in a task of its own and runs each TLS handshake in a task
 //!   too (10-second limit), handing finished streams to `axum::serve`. A slow or stalled
-//!   handshake never holds up the others, and HTTP and HTTPS share one serving path, with
-//!   the same graceful shutdown. A failed handshake (typically a client that does not
+//!   handshake never holds up the others (at most [`MAX_HANDSHAKES`] at once), and HTTP
+//!   and HTTPS share one serving path, with the same graceful shutdown. A failed handshake (typically a client that does not
 //!   trust the certificate) is logged at `warn` with the peer and rustls's reason, and
 //!   dropped.
 
@@ -29,6 +29,9 @@ pub use tokio_rustls::rustls::ServerConfig;
 
 /// How long a client has to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Handshakes in progress at most: past it, the accept loop waits for one to end, so that
+/// a client opening connections as fast as it can cannot take every file descriptor.
+pub const MAX_HANDSHAKES: usize = 256;
 
 /// Why a certificate and key cannot serve TLS.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -132,7 +135,11 @@ async fn accept(
     acceptor: TlsAcceptor,
     ready: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
 ) {
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
     loop {
+        let Ok(permit) = handshakes.clone().acquire_owned().await else {
+            return;
+        };
         let (stream, peer) = match tcp.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
@@ -147,6 +154,7 @@ async fn accept(
         };
         let (acceptor, ready) = (acceptor.clone(), ready.clone());
         tokio::spawn(async move {
+            let _permit = permit;
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => {
                     let _ = ready.send((tls, peer)).await;
