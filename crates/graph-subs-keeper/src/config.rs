@@ -200,6 +200,59 @@ impl Problem {
     }
 }
 
+/// A subscription the configuration wants, as the keeper will create it.
+#[derive(Clone)]
+pub struct Wanted {
+    /// Its tenant's name.
+    pub tenant: String,
+    /// Its name.
+    pub name: String,
+    /// The create request's body, secrets resolved, without `expirationDateTime` (set at
+    /// each create from [`Wanted::lifetime`]).
+    pub body: Map<String, Value>,
+    /// How long each create or renewal asks for: `None` for the longest allowed.
+    pub lifetime: Option<chrono::Duration>,
+    /// SHA-256 of the body (canonical JSON: keys in order), hexadecimal: a changed spec,
+    /// a rotated clientState or certificate included, means a new subscription.
+    pub fingerprint: String,
+}
+
+impl std::fmt::Debug for Wanted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The body holds the clientState: never printed.
+        f.debug_struct("Wanted")
+            .field("tenant", &self.tenant)
+            .field("name", &self.name)
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Wanted {
+    /// What the reconcile plan needs of it.
+    pub fn desired(&self) -> crate::reconcile::Desired {
+        let text = |key: &str| {
+            self.body
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        crate::reconcile::Desired {
+            name: self.name.clone(),
+            resource: text("resource"),
+            change_type: text("changeType"),
+            notification_url: text("notificationUrl"),
+            include_resource_data: self
+                .body
+                .get("includeResourceData")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            fingerprint: self.fingerprint.clone(),
+        }
+    }
+}
+
 /// What [`check`] found.
 #[derive(Debug)]
 pub struct Checked {
@@ -207,6 +260,9 @@ pub struct Checked {
     pub problems: Vec<Problem>,
     /// The file, when it parsed.
     pub file: Option<File>,
+    /// Every subscription the file wants, in its order (whatever their problems: use them
+    /// only when [`Checked::has_errors`] is false).
+    pub wanted: Vec<Wanted>,
 }
 
 impl Checked {
@@ -269,6 +325,7 @@ struct Checker<'a> {
     sources: &'a dyn Sources,
     now: DateTime<Utc>,
     problems: Vec<Problem>,
+    wanted: Vec<Wanted>,
 }
 
 impl Checker<'_> {
@@ -540,12 +597,12 @@ impl Checker<'_> {
                     Some(&within),
                 );
             }
-            self.subscription(s, &ctx, &within);
+            self.subscription(t.name.get_ref(), s, &ctx, &within);
         }
     }
 
     /// The create request the keeper will send for `s`, checked by the core.
-    fn subscription(&mut self, s: &SubscriptionSection, ctx: &Context, within: &str) {
+    fn subscription(&mut self, tenant: &str, s: &SubscriptionSection, ctx: &Context, within: &str) {
         let mut body = Map::new();
         body.insert("resource".into(), json!(s.resource.get_ref()));
         body.insert(
@@ -605,6 +662,21 @@ impl Checker<'_> {
                 }
             },
         };
+        let lifetime = s
+            .lifetime
+            .as_ref()
+            .map(|l| l.get_ref().trim())
+            .filter(|l| *l != "max")
+            .and_then(|l| lifetime::parse_duration(l).ok());
+        let canonical = serde_json::to_vec(&body).unwrap_or_default();
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(&canonical);
+        self.wanted.push(Wanted {
+            tenant: tenant.to_owned(),
+            name: s.name.get_ref().clone(),
+            body: body.clone(),
+            lifetime,
+            fingerprint: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        });
         body.insert(
             "expirationDateTime".into(),
             json!(expiration.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
@@ -703,6 +775,7 @@ pub fn check(text: &str, folder: &Path, sources: &dyn Sources, now: DateTime<Utc
         sources,
         now,
         problems: Vec::new(),
+        wanted: Vec::new(),
     };
     let file: File = match toml::from_str(text) {
         Ok(file) => file,
@@ -719,6 +792,7 @@ pub fn check(text: &str, folder: &Path, sources: &dyn Sources, now: DateTime<Utc
             return Checked {
                 problems: checker.problems,
                 file: None,
+                wanted: Vec::new(),
             };
         }
     };
@@ -768,5 +842,6 @@ pub fn check(text: &str, folder: &Path, sources: &dyn Sources, now: DateTime<Utc
     Checked {
         problems: checker.problems,
         file: Some(file),
+        wanted: checker.wanted,
     }
 }

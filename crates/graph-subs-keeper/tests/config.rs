@@ -221,3 +221,46 @@ fn syntax_errors_and_unknown_keys_are_placed_and_explained() {
     assert_eq!(broken.problems[0].line, 1);
     assert!(broken.file.is_none());
 }
+
+#[test]
+fn each_wanted_subscription_has_its_request_and_a_fingerprint_of_it() {
+    let checked = check(GOOD, Path::new("/etc/keeper"), &sources(), now());
+    let names: Vec<(&str, &str)> = checked
+        .wanted
+        .iter()
+        .map(|w| (w.tenant.as_str(), w.name.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("contoso", "ada-mail"),
+            ("contoso", "team-messages"),
+            ("fabrikam", "users")
+        ]
+    );
+    let mail = &checked.wanted[0];
+    assert_eq!(mail.body["clientState"], "CANARY-client-state");
+    assert!(mail.body.get("expirationDateTime").is_none());
+    assert_eq!(mail.lifetime, None);
+    assert_eq!(
+        checked.wanted[1].lifetime,
+        Some(chrono::Duration::minutes(50))
+    );
+    let desired = mail.desired();
+    assert_eq!(desired.change_type, "created,updated");
+    assert_eq!(desired.fingerprint, mail.fingerprint);
+    assert_eq!(mail.fingerprint.len(), 64);
+    assert!(!format!("{mail:?}").contains("CANARY"), "{mail:?}");
+
+    // The same file gives the same fingerprints; a rotated clientState another.
+    let again = check(GOOD, Path::new("/etc/keeper"), &sources(), now());
+    assert_eq!(again.wanted[0].fingerprint, mail.fingerprint);
+    let mut rotated = sources();
+    rotated.files.insert(
+        PathBuf::from("/etc/keeper/secrets/client-state"),
+        "CANARY-rotated\n".to_owned(),
+    );
+    let after = check(GOOD, Path::new("/etc/keeper"), &rotated, now());
+    assert_ne!(after.wanted[0].fingerprint, mail.fingerprint);
+    assert_eq!(after.wanted[2].fingerprint, again.wanted[2].fingerprint);
+}
