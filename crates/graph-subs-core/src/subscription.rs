@@ -226,6 +226,32 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     difference == 0
 }
 
+/// `resource` as Graph's duplicate rule compares it: without its leading slashes, in
+/// lowercase; borrowed when it is lowercase ASCII already.
+pub fn duplicate_resource_key(resource: &str) -> std::borrow::Cow<'_, str> {
+    let trimmed = resource.trim_start_matches('/');
+    if trimmed.is_ascii() && !trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Borrowed(trimmed)
+    } else {
+        std::borrow::Cow::Owned(trimmed.to_lowercase())
+    }
+}
+
+/// Graph's duplicate rule, the part a request decides: for one app, creator and tenant,
+/// Graph refuses (409) a second subscription whose `changeType` is the same without
+/// regard to ASCII case (as written: `created,updated` and `updated,created` differ) and
+/// whose `resource` is the same by [`duplicate_resource_key`]. The emulator enforces it,
+/// the keeper plans by it.
+pub fn same_duplicate_target(
+    resource: &str,
+    change_type: &str,
+    other_resource: &str,
+    other_change_type: &str,
+) -> bool {
+    change_type.eq_ignore_ascii_case(other_change_type)
+        && duplicate_resource_key(resource) == duplicate_resource_key(other_resource)
+}
+
 /// `encryptionCertificate`: the base64 DER X.509 certificate Graph encrypts resource data
 /// with. Not secret in itself, but long and never useful in a message: shown as `***`.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -488,6 +514,39 @@ fn as_text<T: fmt::Display, S: Serializer>(value: &T, serializer: S) -> Result<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_duplicate_rule_ignores_case_and_leading_slashes_only() {
+        assert!(same_duplicate_target(
+            "/Users/ADA/messages",
+            "Created,Updated",
+            "users/ada/messages",
+            "created,updated"
+        ));
+        // The change types as written, a trailing slash, another resource: not duplicates.
+        assert!(!same_duplicate_target(
+            "me/events",
+            "created,updated",
+            "me/events",
+            "updated,created"
+        ));
+        assert!(!same_duplicate_target(
+            "me/events/",
+            "created",
+            "me/events",
+            "created"
+        ));
+        assert!(!same_duplicate_target(
+            "me/events",
+            "created",
+            "me/messages",
+            "created"
+        ));
+        assert!(matches!(
+            duplicate_resource_key("me/events"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
     use chrono::TimeZone;
 
     #[test]

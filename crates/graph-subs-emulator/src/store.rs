@@ -29,7 +29,6 @@
 //! million) reads every subscription of the tenant it does not see, since visibility is
 //! the caller's predicate, not an index.
 
-use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -40,7 +39,7 @@ use chrono::{DateTime, Utc};
 use graph_subs_core::catalogue;
 use graph_subs_core::quota::{self, Bucket, QuotaOwner};
 use graph_subs_core::resource::ResourcePath;
-use graph_subs_core::subscription::Subscription;
+use graph_subs_core::subscription::{Subscription, duplicate_resource_key, same_duplicate_target};
 
 /// Slots per slab page.
 const PAGE_SLOTS: usize = 4096;
@@ -149,8 +148,8 @@ fn id_of_key(key: &[u8; 20]) -> [u8; 16] {
 
 /// Graph refuses a second subscription of one app for the same `changeType` and
 /// `resource` in a tenant, for the same creator: `me/messages` of two signed-in users are
-/// two resources. The key compares `changeType` without regard to ASCII case and
-/// `resource` without its leading slashes and without regard to case.
+/// two resources. The request's part of the rule is the core's
+/// (`subscription::same_duplicate_target`).
 fn same_duplicate_key(
     tenant: &str,
     s: &Subscription,
@@ -162,19 +161,7 @@ fn same_duplicate_key(
             == o.application_id.as_deref().unwrap_or_default()
         && s.creator_id.as_deref().unwrap_or_default()
             == o.creator_id.as_deref().unwrap_or_default()
-        && s.change_type.eq_ignore_ascii_case(&o.change_type)
-        && lowered_resource(&s.resource) == lowered_resource(&o.resource)
-}
-
-/// `resource` without its leading slashes, in lowercase (`str::to_lowercase`); borrowed
-/// when it is lowercase ASCII already, as the emulator's resources mostly are.
-fn lowered_resource(resource: &str) -> Cow<'_, str> {
-    let trimmed = resource.trim_start_matches('/');
-    if trimmed.is_ascii() && !trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Borrowed(trimmed)
-    } else {
-        Cow::Owned(trimmed.to_lowercase())
-    }
+        && same_duplicate_target(&s.resource, &s.change_type, &o.resource, &o.change_type)
 }
 
 /// Every subscription, indexed.
@@ -516,7 +503,7 @@ impl Store {
             hasher.write_u8(byte.to_ascii_lowercase());
         }
         hasher.write_u8(0xff);
-        lowered_resource(&subscription.resource).hash(&mut hasher);
+        duplicate_resource_key(&subscription.resource).hash(&mut hasher);
         hasher.finish()
     }
 

@@ -41,8 +41,9 @@
 //!   credentials: an application permission; the Azure CLI or a token: unknown), at its
 //!   longest lifetime (or `lifetime`), as if sent at `now`.
 //! - Unknown keys are errors (a misspelt `notification_ur` is not silently ignored).
-//! - Two subscriptions of a tenant with the same resource, change types and notification
-//!   URL are an error: Graph refuses the second as a duplicate.
+//! - Two subscriptions of a tenant with the same resource and change types are an error:
+//!   Graph refuses the second as a duplicate (the core's `same_duplicate_target`), whatever
+//!   their notification URLs.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,7 @@ use graph_subs_core::permissions::PermissionType;
 use graph_subs_core::quote::shortened;
 use graph_subs_core::request::Properties;
 use graph_subs_core::resource::ResourcePath;
+use graph_subs_core::subscription::duplicate_resource_key;
 use graph_subs_core::validate::{self, Context, Request, Severity};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -545,7 +547,7 @@ impl Checker<'_> {
             ..Context::new(self.now)
         };
         let mut names: HashMap<String, usize> = HashMap::new();
-        let mut keys: HashMap<(String, Vec<String>, String), String> = HashMap::new();
+        let mut keys: HashMap<(String, String), String> = HashMap::new();
         for subscription in &t.subscriptions {
             let s = subscription.get_ref();
             let within = format!(
@@ -568,21 +570,10 @@ impl Checker<'_> {
                     Some(&within),
                 );
             }
-            let mut types: Vec<String> = s
-                .change_types
-                .get_ref()
-                .iter()
-                .map(|c| c.trim().to_ascii_lowercase())
-                .collect();
-            types.sort();
+            // Graph's duplicate rule (the core's): the resource and the changeType as sent.
             let key = (
-                s.resource
-                    .get_ref()
-                    .trim()
-                    .trim_matches('/')
-                    .to_ascii_lowercase(),
-                types,
-                s.notification_url.get_ref().trim().to_owned(),
+                duplicate_resource_key(s.resource.get_ref().trim()).into_owned(),
+                s.change_types.get_ref().join(",").to_ascii_lowercase(),
             );
             if let Some(other) = keys.insert(key, s.name.get_ref().clone()) {
                 self.at(
@@ -590,10 +581,10 @@ impl Checker<'_> {
                     Severity::Error,
                     "config-duplicate-subscription",
                     format!(
-                        "the same resource, change types and notification URL as `{}`: Graph refuses the second as a duplicate",
+                        "the same resource and change types as `{}`: Graph refuses the second as a duplicate",
                         shortened(&other)
                     ),
-                    Some("remove one, or merge their change types".to_owned()),
+                    Some("remove one, or merge them into one subscription".to_owned()),
                     Some(&within),
                 );
             }

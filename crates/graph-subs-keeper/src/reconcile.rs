@@ -10,9 +10,10 @@
 //!    renewed when the core's renewal plan says so, **replaced** (deleted, then created)
 //!    when its spec changed.
 //! 2. A desired subscription without a live Graph id is **adopted** when List shows one of
-//!    this app with the same resource, change types and notification URL (Graph's own
-//!    duplicate key: the keeper crashed between creating it and recording it), else
-//!    **created** (again, after a 404 or `subscriptionRemoved`).
+//!    this app that Graph would call its duplicate (the core's `same_duplicate_target`:
+//!    the keeper crashed between creating it and recording it) with the same notification
+//!    URL; **replaced** when that duplicate has another URL (a create would be refused);
+//!    else **created** (again, after a 404 or `subscriptionRemoved`).
 //! 3. A remembered subscription no longer desired is **deleted** when Graph still has it,
 //!    else **forgotten**.
 //! 4. A subscription of this app that the keeper neither remembers nor adopted is
@@ -24,7 +25,7 @@ use chrono::{DateTime, Utc};
 use graph_subs_core::catalogue;
 use graph_subs_core::lifetime::{RenewalPolicy, Tracked, plan_renewals};
 use graph_subs_core::resource::ResourcePath;
-use graph_subs_core::subscription::Subscription;
+use graph_subs_core::subscription::{Subscription, same_duplicate_target};
 
 /// A subscription the configuration wants.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,23 +112,6 @@ pub enum Action {
     },
 }
 
-/// Graph's duplicate key: resource (case-insensitive, no surrounding `/`), the set of
-/// change types, the notification URL.
-fn duplicate_key(resource: &str, change_type: &str, url: &str) -> (String, Vec<String>, String) {
-    let mut types: Vec<String> = change_type
-        .split(',')
-        .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
-        .collect();
-    types.sort();
-    types.dedup();
-    (
-        resource.trim().trim_matches('/').to_ascii_lowercase(),
-        types,
-        url.trim().to_owned(),
-    )
-}
-
 /// The plan for one tenant at `now`. `app_id` is the keeper's app: only its
 /// subscriptions are adopted or pruned.
 pub fn plan(
@@ -183,20 +167,28 @@ pub fn plan(
                 }
             }
             None => {
-                let key = duplicate_key(&d.resource, &d.change_type, &d.notification_url);
                 let found = observed.iter().find(|s| {
                     ours(s)
                         && !claimed.contains(s.id.as_str())
-                        && duplicate_key(&s.resource, &s.change_type, s.notification_url.as_str())
-                            == key
+                        && same_duplicate_target(
+                            &s.resource,
+                            &s.change_type,
+                            &d.resource,
+                            &d.change_type,
+                        )
                 });
                 match found {
                     Some(s) => {
                         claimed.insert(s.id.as_str());
-                        actions.push(Action::Adopt {
-                            name: d.name.clone(),
-                            graph_id: s.id.clone(),
-                        });
+                        let graph_id = s.id.clone();
+                        let name = d.name.clone();
+                        actions.push(
+                            if s.notification_url.as_str() == d.notification_url.trim() {
+                                Action::Adopt { name, graph_id }
+                            } else {
+                                Action::Replace { name, graph_id }
+                            },
+                        );
                     }
                     None => actions.push(Action::Create {
                         name: d.name.clone(),
@@ -287,7 +279,7 @@ mod tests {
             id: id.into(),
             resource: resource.into(),
             application_id: Some(app.into()),
-            change_type: "updated,created".into(),
+            change_type: "Created,Updated".into(),
             client_state: None,
             notification_url: "https://hooks.example.com/n".parse().unwrap(),
             lifecycle_notification_url: None,
@@ -354,9 +346,9 @@ mod tests {
 
     #[test]
     fn a_subscription_created_before_a_crash_is_adopted_not_created_twice() {
-        let d = [desired("mail", "Users/ADA/messages/")];
-        // Remembered as being created, no id recorded; Graph has it (change types in
-        // another order, path in another case).
+        let d = [desired("mail", "/Users/ADA/messages")];
+        // Remembered as being created, no id recorded; Graph has it (path and change
+        // types in another case).
         let r = [remembered("mail", None)];
         let o = [
             live(
@@ -370,6 +362,20 @@ mod tests {
         assert_eq!(
             run(&d, &r, &o, false),
             [Action::Adopt {
+                name: "mail".into(),
+                graph_id: "g7".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_duplicate_with_another_url_is_replaced_not_adopted() {
+        let mut d = desired("mail", "users/ada/messages");
+        d.notification_url = "https://hooks.example.com/moved".into();
+        let o = [live("g7", "users/ada/messages", APP, Duration::days(2))];
+        assert_eq!(
+            run(&[d], &[], &o, false),
+            [Action::Replace {
                 name: "mail".into(),
                 graph_id: "g7".into()
             }]
