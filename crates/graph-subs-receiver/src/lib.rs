@@ -352,7 +352,7 @@ impl ReceiverBuilder {
             client_states: self.client_states,
             sender,
             counters: Counters::default(),
-            rich: self.rich,
+            rich: self.rich.map(Arc::new),
             clock: self.clock,
         });
         (
@@ -372,7 +372,7 @@ struct Shared {
     client_states: ClientStates,
     sender: mpsc::Sender<Event>,
     counters: Counters,
-    rich: Option<Rich>,
+    rich: Option<Arc<Rich>>,
     clock: Clock,
 }
 
@@ -537,12 +537,7 @@ async fn receive(
         shared
             .counters
             .reject(Rejection::QueueFull, accepted.len() as u64);
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, RETRY_AFTER_SECONDS)],
-            "The receiver's queue is full; send the notifications again later.",
-        )
-            .into_response();
+        return retry_later("The receiver's queue is full; send the notifications again later.");
     };
     let count = accepted.len() as u64;
     for (permit, event) in permits.zip(accepted) {
@@ -598,13 +593,11 @@ async fn open_rich(
         }
         vouched.push(event);
     }
-    // RSA costs about a millisecond per item: off the async workers, one per CPU at once.
+    // RSA costs about a millisecond per item: off the async workers, a bounded number of
+    // POSTs at once (`DEFAULT_RICH_WORKERS_PER_CPU`).
     let _permit = rich.workers.acquire().await;
-    let worker = shared.clone();
+    let rich = rich.clone();
     let opened = tokio::task::spawn_blocking(move || {
-        let Some(rich) = &worker.rich else {
-            return Vec::new();
-        };
         vouched
             .into_iter()
             .map(|event| match event {
@@ -619,8 +612,14 @@ async fn open_rich(
             })
             .collect::<Vec<_>>()
     })
-    .await
-    .unwrap_or_default();
+    .await;
+    // A decryption that did not finish (it panicked) loses nothing: Graph sends again.
+    let Ok(opened) = opened else {
+        tracing::error!("decrypting rich notifications failed; answered 503");
+        return Err(retry_later(
+            "The receiver could not open these notifications; send them again later.",
+        ));
+    };
     if let Some(missing) = opened.iter().find_map(|o| match o {
         Err(p @ RichProblem::NoKey { .. }) => Some(p.clone()),
         _ => None,
@@ -658,10 +657,15 @@ fn unavailable(shared: &Shared, problem: &RichProblem, count: usize) -> Response
     };
     shared.counters.reject(why, count as u64);
     tracing::error!(problem = %problem, "rich notifications answered 503");
+    retry_later("The receiver cannot open these notifications now; send them again later.")
+}
+
+/// 503 with `Retry-After`: Graph sends the POST again later, so nothing is lost.
+fn retry_later(message: &'static str) -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [(header::RETRY_AFTER, RETRY_AFTER_SECONDS)],
-        "The receiver cannot open these notifications now; send them again later.",
+        message,
     )
         .into_response()
 }
