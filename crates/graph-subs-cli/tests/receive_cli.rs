@@ -15,6 +15,26 @@ const BIN: &str = env!("CARGO_BIN_EXE_graph-subs");
 const APP: &str = "24d3b144-21ae-4080-943f-7067b395b913";
 const SECRET: &str = "CANARY-receive-client-state-8w";
 
+/// Creates a subscription on the emulator: its answer, which must be 201.
+async fn subscribe(
+    http: &reqwest::Client,
+    e: &graph_subs_emulator::RunningEmulator,
+    token: &str,
+    body: Value,
+) -> Value {
+    let created = http
+        .post(format!("{}/v1.0/subscriptions", e.base_url()))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = created.status();
+    let answer: Value = created.json().await.unwrap();
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{answer}");
+    answer
+}
+
 /// Starts `graph-subs receive` as `configure` says, with the clientState in the
 /// environment: the process, its stderr past the first line, and the address that line
 /// gives.
@@ -54,25 +74,15 @@ fn receive_writes_each_checked_notification_as_a_json_line() {
         let token = e.token(&TokenSpec::application(e.tenant_id(), APP, &["Mail.Read"]));
         let http = reqwest::Client::new();
         for (user, state) in [("ada", SECRET), ("grace", "another-secret")] {
-            let created = http
-                .post(format!("{}/v1.0/subscriptions", e.base_url()))
-                .bearer_auth(&token)
-                .json(&json!({
+            let created = subscribe(&http, &e, &token, json!({
                     "changeType": "created",
                     "notificationUrl": format!("{base}/notifications"),
                     "lifecycleNotificationUrl": format!("{base}/lifecycle"),
                     "resource": format!("users/{user}@contoso.com/messages"),
                     "expirationDateTime": (e.now() + chrono::Duration::hours(24)).to_rfc3339(),
                     "clientState": state,
-                }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(created.status(), reqwest::StatusCode::CREATED);
-            let id = created.json::<Value>().await.unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned();
+                })).await;
+            let id = created["id"].as_str().unwrap().to_owned();
             for (path, body) in [
                 (
                     "changes",
@@ -215,10 +225,11 @@ fn receive_writes_rich_notifications_decrypted_after_checking_them() {
         ));
         let http = reqwest::Client::new();
         let certificate = std::fs::read_to_string(format!("{VECTOR}/cert.der.b64")).unwrap();
-        let created = http
-            .post(format!("{}/v1.0/subscriptions", e.base_url()))
-            .bearer_auth(&token)
-            .json(&json!({
+        subscribe(
+            &http,
+            &e,
+            &token,
+            json!({
                 "changeType": "created",
                 "notificationUrl": format!("{base}/notifications"),
                 "lifecycleNotificationUrl": format!("{base}/lifecycle"),
@@ -228,11 +239,9 @@ fn receive_writes_rich_notifications_decrypted_after_checking_them() {
                 "includeResourceData": true,
                 "encryptionCertificate": certificate.trim(),
                 "encryptionCertificateId": "vector",
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+            }),
+        )
+        .await;
         for tamper in [Some("dataSignature"), Some("forgedToken"), None] {
             let mut change = json!({"resource": "chats/getAllMessages", "changeType": "created",
                 "resourceData": {"id": "m1", "body": {"content": "hello"}}});
@@ -322,20 +331,19 @@ fn receive_serves_https_with_the_given_certificate_and_graph_validates_it() {
             .unwrap();
         let token = e.token(&TokenSpec::application(e.tenant_id(), APP, &["Mail.Read"]));
         let http = reqwest::Client::new();
-        let created = http
-            .post(format!("{}/v1.0/subscriptions", e.base_url()))
-            .bearer_auth(&token)
-            .json(&json!({
+        subscribe(
+            &http,
+            &e,
+            &token,
+            json!({
                 "changeType": "created",
                 "notificationUrl": format!("{base}/notifications"),
                 "resource": "users/ada@contoso.com/messages",
                 "expirationDateTime": (e.now() + chrono::Duration::hours(24)).to_rfc3339(),
                 "clientState": SECRET,
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+            }),
+        )
+        .await;
         let answer = http
             .post(format!("{}/emulator/changes", e.base_url()))
             .json(&json!({"resource": "users/ada@contoso.com/messages", "changeType": "created"}))
@@ -417,20 +425,19 @@ fn receive_forwards_each_line_in_order_through_a_failing_destination() {
         let e = Emulator::builder().build().start().await.unwrap();
         let token = e.token(&TokenSpec::application(e.tenant_id(), APP, &["Mail.Read"]));
         let http = reqwest::Client::new();
-        let created = http
-            .post(format!("{}/v1.0/subscriptions", e.base_url()))
-            .bearer_auth(&token)
-            .json(&json!({
+        subscribe(
+            &http,
+            &e,
+            &token,
+            json!({
                 "changeType": "created,updated",
                 "notificationUrl": format!("{base}/notifications"),
                 "resource": "users/ada@contoso.com/messages",
                 "expirationDateTime": (e.now() + chrono::Duration::hours(24)).to_rfc3339(),
                 "clientState": SECRET,
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+            }),
+        )
+        .await;
         // One at a time (each answered before the next is reported), so that their order
         // is known; the receiver answers at once, and forwards behind.
         for (n, id) in ["m1", "refuse-me", "m3"].into_iter().enumerate() {

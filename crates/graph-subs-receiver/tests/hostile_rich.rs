@@ -9,9 +9,7 @@ use std::time::Duration;
 use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use graph_subs_core::notification::{
-    ChangeNotification, EncryptedContent, Notifications, ValidationTokenClaims,
-};
+use graph_subs_core::notification::ValidationTokenClaims;
 use graph_subs_core::subscription::ClientState;
 use graph_subs_receiver::rich::{DecryptionKeys, IssuerKeys, RichProblem, TokenVerifier};
 use graph_subs_receiver::{ClientStates, Event, Events, Receiver};
@@ -19,33 +17,15 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
+mod support;
+use support::{keys_of, vector, vector_content};
+
 const APP: &str = "5b1a3c41-7a61-4f0c-9b0e-2f9d6c1d8e77";
 const TENANT: &str = "84bd8158-6d4d-4958-8b9f-9d6445542f95";
 const SECRET: &str = "CANARY-rich-client-state-9q";
 
-fn vector(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/vectors/rich/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
 fn keys() -> DecryptionKeys {
-    let mut keys = DecryptionKeys::new();
-    keys.add_pem(&vector("key.pem")).unwrap();
-    keys
-}
-
-fn vector_content() -> EncryptedContent {
-    let body: Notifications<ChangeNotification> =
-        serde_json::from_str(&vector("notification.json")).unwrap();
-    body.value
-        .into_iter()
-        .next()
-        .unwrap()
-        .encrypted_content
-        .unwrap()
+    keys_of(&vector("key.pem"))
 }
 
 fn now() -> i64 {

@@ -9,36 +9,18 @@
 
 use std::time::Duration;
 
-use graph_subs_core::notification::{ChangeNotification, Notifications};
 use graph_subs_core::subscription::ClientState;
 use graph_subs_emulator::{Emulator, RunningEmulator, TokenSpec};
-use graph_subs_receiver::rich::{DecryptionKeys, IssuerKeys, RichProblem, TokenVerifier};
+use graph_subs_receiver::rich::{IssuerKeys, RichProblem, TokenVerifier};
 use graph_subs_receiver::{ClientStates, Event, Events, Receiver, Rejection};
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 
+mod support;
+use support::{keys_of, vector, vector_notification};
+
 const APP: &str = "5b1a3c41-7a61-4f0c-9b0e-2f9d6c1d8e77";
 const SECRET: &str = "CANARY-rich-client-state-9q";
-
-fn vector(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/vectors/rich/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn vector_keys(pem: &str) -> DecryptionKeys {
-    let mut keys = DecryptionKeys::new();
-    keys.add_pem(pem).unwrap();
-    keys
-}
-
-fn vector_notification() -> ChangeNotification {
-    let body: Notifications<ChangeNotification> =
-        serde_json::from_str(&vector("notification.json")).unwrap();
-    body.value.into_iter().next().unwrap()
-}
 
 #[test]
 fn the_openssl_vector_decrypts_to_its_resource() {
@@ -50,14 +32,14 @@ fn the_openssl_vector_decrypts_to_its_resource() {
         format!("{}{}", vector("cert.pem"), vector("key.pem")),
         vector("key.pkcs1.pem"),
     ] {
-        assert_eq!(vector_keys(&pem).decrypt(&content).unwrap(), expected);
+        assert_eq!(keys_of(&pem).decrypt(&content).unwrap(), expected);
     }
 }
 
 #[test]
 fn a_changed_signature_or_data_is_refused_before_decryption() {
     let content = vector_notification().encrypted_content.unwrap();
-    let keys = vector_keys(&vector("key.pem"));
+    let keys = keys_of(&vector("key.pem"));
     let flip = |text: &str| {
         use base64::Engine as _;
         let engine = base64::engine::general_purpose::STANDARD;
@@ -88,7 +70,7 @@ fn a_certificate_without_its_key_is_named_and_another_key_does_not_decrypt() {
     let other_pem = format!(
         "-----BEGIN CERTIFICATE-----\n{other_cert}\n-----END CERTIFICATE-----\n{other_key}"
     );
-    let problem = vector_keys(&other_pem).decrypt(&content).unwrap_err();
+    let problem = keys_of(&other_pem).decrypt(&content).unwrap_err();
     assert!(matches!(problem, RichProblem::NoKey { .. }), "{problem:?}");
     let message = problem.to_string();
     assert!(
@@ -99,7 +81,7 @@ fn a_certificate_without_its_key_is_named_and_another_key_does_not_decrypt() {
     // A key without a certificate is tried; when it does not unwrap, the receiver lacks
     // the key (503, Graph sends again), it is not a forgery (the token vouched first).
     assert!(matches!(
-        vector_keys(&other_key).decrypt(&content),
+        keys_of(&other_key).decrypt(&content),
         Err(RichProblem::NoKey { .. })
     ));
 }
@@ -112,7 +94,7 @@ async fn start(e: &RunningEmulator) -> (String, Receiver, Events) {
     );
     let (receiver, events) =
         Receiver::builder(ClientStates::Shared(ClientState::new(SECRET).unwrap()))
-            .rich(vector_keys(&vector("key.pem")), verifier)
+            .rich(keys_of(&vector("key.pem")), verifier)
             .build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
