@@ -69,9 +69,17 @@ pub(crate) async fn request_ids(
         response = graph_shaped(response, &method, &path, &ids).await;
     }
     let headers = response.headers_mut();
+    // The emulator's time, not the host's: a client that follows Graph's clock (the
+    // keeper's renewals) follows the emulator's when it is moved.
+    let date = shared
+        .clock
+        .now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
     for (name, value) in [
         ("request-id", request_id),
         ("client-request-id", client_request_id),
+        ("date", date),
     ] {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(name, value);

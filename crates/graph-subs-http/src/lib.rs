@@ -264,6 +264,7 @@ impl GraphClientBuilder {
                 limit: Semaphore::new(self.concurrency),
                 preflight: self.preflight,
                 allow_http_loopback: self.allow_http_loopback,
+                clock: ServerClock::default(),
                 grants: std::sync::Mutex::new(None),
             }),
         })
@@ -288,9 +289,46 @@ struct Inner {
     limit: Semaphore,
     preflight: Preflight,
     allow_http_loopback: bool,
+    /// Graph's time, from the `Date` of its answers.
+    clock: ServerClock,
     /// The grants of the last token read: a token is read on every request, and the
     /// same one for an hour. (The token is a [`Secret`]: `Debug` never shows it.)
     grants: std::sync::Mutex<Option<(Secret, Option<Grants>)>>,
+}
+
+/// How far Graph's clock is ahead of this machine's, from the `Date` header (whole
+/// seconds: the middle of its second is taken). Differences under a second are noise of
+/// that rounding and are ignored.
+#[derive(Debug, Default)]
+struct ServerClock {
+    /// Milliseconds; 0 until an answer says otherwise.
+    offset_millis: std::sync::atomic::AtomicI64,
+}
+
+impl ServerClock {
+    fn observe(&self, headers: &reqwest::header::HeaderMap, received: DateTime<Utc>) {
+        let Some(date) = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+        else {
+            return;
+        };
+        let offset = (date.with_timezone(&Utc) + chrono::Duration::milliseconds(500) - received)
+            .num_milliseconds();
+        let offset = if offset.abs() < 1_000 { 0 } else { offset };
+        self.offset_millis
+            .store(offset, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        let offset = self
+            .offset_millis
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let now = Utc::now();
+        now.checked_add_signed(chrono::Duration::milliseconds(offset))
+            .unwrap_or(now)
+    }
 }
 
 /// Which pacing window a request counts in.
@@ -385,6 +423,15 @@ impl GraphClient {
         &self.inner.root
     }
 
+    /// Graph's time: this machine's clock corrected by how far Graph's was from it in
+    /// the `Date` header of the last answer (this machine's alone before any answer).
+    /// Expirations are judged by Graph's clock, so the client validates with this, and
+    /// the keeper plans its renewals with it: a host clock minutes off, or an
+    /// emulator whose clock was moved, still gets renewals in time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
     /// What the current token grants, read from its claims (no signature check); `None`
     /// for a token that is not a JWT.
     pub async fn grants(&self) -> Result<Option<Grants>, Error> {
@@ -425,7 +472,7 @@ impl GraphClient {
                     });
                 }
                 Ok((status, headers, body)) => {
-                    error::from_response(status, &headers, &body, call.id, Utc::now())
+                    error::from_response(status, &headers, &body, call.id, self.now())
                 }
                 Err(error) => error,
             };
@@ -472,18 +519,6 @@ impl GraphClient {
             .acquire()
             .await
             .map_err(|_| Error::Config("the client is shutting down".into()))?;
-        let token = self.inner.tokens.token().await?;
-        let mut request = self
-            .inner
-            .http
-            .request(call.method.clone(), &call.url)
-            .bearer_auth(token.secret())
-            .header("client-request-id", uuid::Uuid::new_v4().to_string());
-        if let Some(body) = &call.body {
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
-        }
         let redacted = quote::redact_url(&call.url, 200);
         let transport = |e: &reqwest::Error| {
             let message = transport_message(e);
@@ -493,12 +528,37 @@ impl GraphClient {
                 message,
             }
         };
-        let response = request.send().await.map_err(|e| transport(&e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|e| transport(&e))?;
-        tracing::debug!(method = %call.method, url = %redacted, status = status.as_u16(), "graph");
-        Ok((status, headers, body.to_vec()))
+        let mut refreshed = false;
+        loop {
+            let token = self.inner.tokens.token().await?;
+            let mut request = self
+                .inner
+                .http
+                .request(call.method.clone(), &call.url)
+                .bearer_auth(token.secret())
+                .header("client-request-id", uuid::Uuid::new_v4().to_string());
+            if let Some(body) = &call.body {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            let response = request.send().await.map_err(|e| transport(&e))?;
+            let received = Utc::now();
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await.map_err(|e| transport(&e))?;
+            self.inner.clock.observe(&headers, received);
+            tracing::debug!(method = %call.method, url = %redacted, status = status.as_u16(), "graph");
+            // A token Graph refuses may only look fresh to this machine's clock, or have
+            // been revoked: one new token, once, before the 401 is an answer.
+            if status == StatusCode::UNAUTHORIZED && !refreshed {
+                refreshed = true;
+                tracing::info!("Graph refused the token (401); getting a new one");
+                self.inner.tokens.reject(&token).await;
+                continue;
+            }
+            return Ok((status, headers, body.to_vec()));
+        }
     }
 
     fn decode<T: DeserializeOwned>(&self, url: &str, body: &[u8]) -> Result<T, Error> {
@@ -578,7 +638,7 @@ impl GraphClient {
             permission_type: grants.map(|g| g.permission_type),
             cloud: self.inner.cloud,
             allow_http_loopback: self.inner.allow_http_loopback,
-            ..Context::new(Utc::now())
+            ..Context::new(self.now())
         }
     }
 

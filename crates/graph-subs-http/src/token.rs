@@ -108,6 +108,18 @@ pub enum TokenError {
 struct Cache(Mutex<Option<AccessToken>>);
 
 impl Cache {
+    /// Drops the cached token if it is `rejected` (another caller may already have
+    /// replaced it: then the new one stays).
+    async fn reject(&self, rejected: &AccessToken) {
+        let mut cached = self.0.lock().await;
+        if cached
+            .as_ref()
+            .is_some_and(|t| t.secret() == rejected.secret())
+        {
+            *cached = None;
+        }
+    }
+
     async fn get_or_fetch<F>(&self, fetch: F) -> Result<AccessToken, TokenError>
     where
         F: std::future::Future<Output = Result<AccessToken, TokenError>>,
@@ -126,6 +138,15 @@ impl Cache {
 pub trait TokenProvider: Send + Sync + fmt::Debug {
     /// A token valid for a while yet.
     fn token(&self) -> BoxFuture<'_, Result<AccessToken, TokenError>>;
+
+    /// Graph refused `token` (401): a provider that caches drops it, so that the next
+    /// [`TokenProvider::token`] fetches a new one. The token's own expiry is only a
+    /// guess made with this machine's clock; Graph judges it with its own, and may have
+    /// revoked it. The default does nothing (a static token cannot be renewed).
+    fn reject<'a>(&'a self, token: &'a AccessToken) -> BoxFuture<'a, ()> {
+        let _ = token;
+        Box::pin(async {})
+    }
 }
 
 /// Always the same token (`--token`, `GRAPH_SUBS_TOKEN`).
@@ -268,6 +289,10 @@ impl TokenProvider for ClientCredentials {
     fn token(&self) -> BoxFuture<'_, Result<AccessToken, TokenError>> {
         Box::pin(self.cache.get_or_fetch(self.fetch()))
     }
+
+    fn reject<'a>(&'a self, token: &'a AccessToken) -> BoxFuture<'a, ()> {
+        Box::pin(self.cache.reject(token))
+    }
 }
 
 /// Tokens from the Azure CLI (`az account get-access-token --resource ROOT`), cached
@@ -343,6 +368,10 @@ impl AzureCli {
 impl TokenProvider for AzureCli {
     fn token(&self) -> BoxFuture<'_, Result<AccessToken, TokenError>> {
         Box::pin(self.cache.get_or_fetch(self.fetch()))
+    }
+
+    fn reject<'a>(&'a self, token: &'a AccessToken) -> BoxFuture<'a, ()> {
+        Box::pin(self.cache.reject(token))
     }
 }
 

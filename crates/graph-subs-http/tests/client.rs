@@ -356,3 +356,62 @@ async fn an_untrusted_certificate_fails_at_once_and_a_trusted_one_works() {
     let listed: Vec<_> = trusted.list().try_collect().await.unwrap();
     assert!(listed.is_empty());
 }
+
+/// Graph judges expirations with its own clock: the client follows it (the `Date` of
+/// its answers), so that an emulator whose clock was moved three days on, or a host
+/// whose clock is off, still gets requests Graph accepts. And a cached token that
+/// Graph's clock calls expired is replaced once, instead of failing every call with 401.
+#[tokio::test]
+async fn the_client_follows_graphs_clock_and_replaces_a_token_graph_calls_expired() {
+    let e = emulator()
+        .app(App::new(APP, "the-app-secret", &["Mail.Read"]))
+        .build()
+        .start()
+        .await
+        .unwrap();
+    let c = GraphClient::builder()
+        .base_url(format!("{}/v1.0", e.base_url()))
+        .token_provider(ClientCredentials::new(
+            e.base_url(),
+            e.tenant_id(),
+            APP,
+            Secret::new("the-app-secret"),
+            "https://graph.microsoft.com",
+        ))
+        .build()
+        .unwrap();
+    let created = c
+        .create(&request("users/ada/messages", 24))
+        .await
+        .unwrap()
+        .subscription;
+    let skew = (c.now() - Utc::now()).num_seconds().abs();
+    assert!(skew <= 1, "no skew yet: {skew} s");
+
+    // Three days on: the token (valid one hour by the emulator's clock) has expired
+    // there, though this machine's clock says it has 59 minutes left.
+    let moved: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/emulator/clock", e.base_url()))
+        .json(&json!({"advanceSeconds": 3 * 86_400}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let emulator_now: DateTime<Utc> = moved["now"].as_str().unwrap().parse().unwrap();
+    // The subscription lapsed with the move; create it again at Graph's time.
+    let error = c.get(&created.id).await.unwrap_err();
+    assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+    let gap = (c.now() - emulator_now).num_seconds().abs();
+    assert!(gap <= 2, "the client's now is Graph's: {gap} s apart");
+    // Built at Graph's time, valid there; on this machine's clock it asks 3 days more
+    // than mail's maximum, and the client's own check would refuse it.
+    let at_graphs_time = CreateSubscription {
+        expiration_date_time: graph_subs_http::Timestamp::new(c.now() + chrono::Duration::days(2))
+            .unwrap(),
+        ..request("users/ada/messages", 24)
+    };
+    let again = c.create(&at_graphs_time).await.unwrap().subscription;
+    assert!(again.expiration_date_time.get() > emulator_now + chrono::Duration::days(1));
+}
