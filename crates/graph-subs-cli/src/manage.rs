@@ -19,7 +19,6 @@ use futures_util::TryStreamExt as _;
 use graph_subs_core::catalogue;
 use graph_subs_core::cloud::Cloud;
 use graph_subs_core::lifetime::{self, Extension, RenewalPolicy, Tracked};
-use graph_subs_core::notification_url;
 use graph_subs_core::quote;
 use graph_subs_core::resource::ResourcePath;
 use graph_subs_http::{
@@ -228,21 +227,11 @@ fn usage(message: impl Into<String>, hint: &str) -> Report {
 
 impl Connection {
     fn client(&self) -> Result<GraphClient, Report> {
-        let graph_root = match &self.base_url {
-            Some(url) => url::Url::parse(url)
-                .ok()
-                .map(|u| u.origin().ascii_serialization())
-                .unwrap_or_else(|| self.cloud.graph_root().to_owned()),
-            None => self.cloud.graph_root().to_owned(),
-        };
+        let graph_root = graph_subs_http::token_root(self.cloud, self.base_url.as_deref());
         // A service root on this machine is an emulator (Graph is never on loopback), and
         // the emulator accepts http:// endpoints on loopback: so does the check before
         // the call, then.
-        let local_service = self
-            .base_url
-            .as_deref()
-            .and_then(|u| url::Url::parse(u).ok())
-            .is_some_and(|u| u.host().is_some_and(notification_url::is_loopback_host));
+        let local_service = graph_subs_http::is_local_service(self.base_url.as_deref());
         let mut builder = GraphClient::builder()
             .cloud(self.cloud)
             .allow_http_loopback(local_service)

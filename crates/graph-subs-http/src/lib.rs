@@ -874,6 +874,27 @@ impl GraphClient {
     }
 }
 
+/// The root that tokens are asked for (`{root}/.default`): the cloud's Graph root, or
+/// the origin of a base URL given instead (an emulator's).
+pub fn token_root(cloud: Cloud, base_url: Option<&str>) -> String {
+    base_url
+        .and_then(|url| url::Url::parse(url.trim()).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|origin| origin != "null")
+        .unwrap_or_else(|| cloud.graph_root().to_owned())
+}
+
+/// Whether a base URL is a service on this machine (an emulator: Graph is never on
+/// loopback), which accepts `http://` notification URLs on loopback.
+pub fn is_local_service(base_url: Option<&str>) -> bool {
+    base_url
+        .and_then(|u| url::Url::parse(u.trim()).ok())
+        .is_some_and(|u| {
+            u.host()
+                .is_some_and(graph_subs_core::notification_url::is_loopback_host)
+        })
+}
+
 /// One List page.
 #[derive(serde::Deserialize)]
 struct Page {

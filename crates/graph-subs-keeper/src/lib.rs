@@ -11,5 +11,8 @@
 //!   the calls they announce, versioned migrations run at open.
 
 pub mod config;
+pub mod metrics;
 pub mod reconcile;
+pub mod run;
+pub mod setup;
 pub mod store;

@@ -112,24 +112,36 @@ pub enum Action {
     },
 }
 
+/// The plan for one tenant at `now`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// What to do, in order.
+    pub actions: Vec<Action>,
+    /// When the next renewal falls due, when one will: the loop looks again then.
+    pub next_review: Option<DateTime<Utc>>,
+}
+
 /// The plan for one tenant at `now`. `app_id` is the keeper's app: only its
-/// subscriptions are adopted or pruned.
+/// subscriptions are adopted or pruned (`None` when the token does not say: then every
+/// subscription List shows counts as the app's, which is what List shows an app).
 pub fn plan(
     desired: &[Desired],
     remembered: &[Remembered],
     observed: &[Subscription],
-    app_id: &str,
+    app_id: Option<&str>,
     policy: &RenewalPolicy,
     prune: bool,
     now: DateTime<Utc>,
-) -> Vec<Action> {
+) -> Plan {
     let live: HashMap<&str, &Subscription> = observed.iter().map(|s| (s.id.as_str(), s)).collect();
     let memory: HashMap<&str, &Remembered> =
         remembered.iter().map(|r| (r.name.as_str(), r)).collect();
-    let ours = |s: &Subscription| {
-        s.application_id
+    let ours = |s: &Subscription| match app_id {
+        Some(app_id) => s
+            .application_id
             .as_deref()
-            .is_some_and(|a| a.eq_ignore_ascii_case(app_id))
+            .is_some_and(|a| a.eq_ignore_ascii_case(app_id)),
+        None => true,
     };
     // Graph ids the keeper accounts for: remembered and live, or adopted below.
     let mut claimed: HashSet<&str> = remembered
@@ -199,17 +211,17 @@ pub fn plan(
     }
 
     let renewals = plan_renewals(&tracked, now, policy);
-    for r in renewals.renew {
+    for r in &renewals.renew {
         actions.push(Action::Renew {
             name: names_of_tracked[r.id].clone(),
             graph_id: r.id.to_owned(),
             to: r.new_expiration,
         });
     }
-    for id in renewals.expired {
+    for id in &renewals.expired {
         // Listed but already past its expiration: Graph drops it; create it again.
         actions.push(Action::Create {
-            name: names_of_tracked[id].clone(),
+            name: names_of_tracked[*id].clone(),
         });
     }
 
@@ -240,7 +252,10 @@ pub fn plan(
             }
         }
     }
-    actions
+    Plan {
+        actions,
+        next_review: renewals.next_review,
+    }
 }
 
 #[cfg(test)]
@@ -297,7 +312,7 @@ mod tests {
     }
 
     fn run(d: &[Desired], r: &[Remembered], o: &[Subscription], prune: bool) -> Vec<Action> {
-        plan(d, r, o, APP, &RenewalPolicy::default(), prune, now())
+        plan(d, r, o, Some(APP), &RenewalPolicy::default(), prune, now()).actions
     }
 
     #[test]

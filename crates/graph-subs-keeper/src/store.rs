@@ -95,6 +95,75 @@ impl State {
     }
 }
 
+/// One change to a tenant's rows ([`Store::write`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// About to create `name` from `fingerprint` (before the call).
+    IntendCreate {
+        /// The subscription's name.
+        name: String,
+        /// Its spec's digest.
+        fingerprint: String,
+    },
+    /// About to renew or delete `name` (before the call).
+    Intend {
+        /// The subscription's name.
+        name: String,
+        /// [`State::Renewing`] or [`State::Deleting`].
+        state: State,
+    },
+    /// `name` is Graph's `graph_id` (created, or adopted from List).
+    Active {
+        /// The subscription's name.
+        name: String,
+        /// The spec it was created from.
+        fingerprint: String,
+        /// Graph's id.
+        graph_id: String,
+        /// The expiration Graph answered.
+        expires_at: DateTime<Utc>,
+        /// `created` or `adopted`.
+        outcome: &'static str,
+    },
+    /// `name` was renewed to `expires_at`.
+    Renewed {
+        /// The subscription's name.
+        name: String,
+        /// The new expiration.
+        expires_at: DateTime<Utc>,
+    },
+    /// Graph no longer has `name`'s subscription (deleted to be replaced, removed,
+    /// expired): its id is dropped, its row kept until it is created again.
+    Gone {
+        /// The subscription's name.
+        name: String,
+        /// Why (`replaced`, `removed`, `not-found`).
+        outcome: &'static str,
+    },
+    /// The last intent failed; it is kept, and the next round tries again.
+    Failed {
+        /// The subscription's name.
+        name: String,
+        /// A short reason (`throttled`, `forbidden`...).
+        outcome: &'static str,
+        /// The error's message (no secret: the client's errors carry none).
+        error: String,
+    },
+    /// An action on `name` succeeded without changing its id or expiry
+    /// (`reauthorized`).
+    Done {
+        /// The subscription's name.
+        name: String,
+        /// What was done.
+        outcome: &'static str,
+    },
+    /// Drop `name`: deleted, or gone and no longer desired.
+    Forget {
+        /// The subscription's name.
+        name: String,
+    },
+}
+
 /// One remembered subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
@@ -116,6 +185,26 @@ pub struct Row {
     pub last_outcome: Option<String>,
     /// The last error's message.
     pub last_error: Option<String>,
+}
+
+const COLUMNS: &str =
+    "tenant, name, fingerprint, graph_id, expires_at, state, intent_at, last_outcome, last_error";
+
+fn row(r: &sqlx::any::AnyRow) -> Result<Row, StoreError> {
+    let state: String = r.try_get("state")?;
+    let intent: String = r.try_get("intent_at")?;
+    let expires: Option<String> = r.try_get("expires_at")?;
+    Ok(Row {
+        tenant: r.try_get("tenant")?,
+        name: r.try_get("name")?,
+        fingerprint: r.try_get("fingerprint")?,
+        graph_id: r.try_get("graph_id")?,
+        expires_at: expires.as_deref().and_then(time),
+        state: State::parse(&state).unwrap_or(State::Creating),
+        intent_at: time(&intent).unwrap_or_default(),
+        last_outcome: r.try_get("last_outcome")?,
+        last_error: r.try_get("last_error")?,
+    })
 }
 
 fn text(t: DateTime<Utc>) -> String {
@@ -209,134 +298,140 @@ impl Store {
 
     /// Every remembered subscription of `tenant`, by name.
     pub async fn rows(&self, tenant: &str) -> Result<Vec<Row>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT tenant, name, fingerprint, graph_id, expires_at, state, intent_at, last_outcome, last_error
-             FROM keeper_subscriptions WHERE tenant = $1 ORDER BY name",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM keeper_subscriptions WHERE tenant = $1 ORDER BY name"
+        ))
         .bind(tenant)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let state: String = r.try_get("state")?;
-                let intent: String = r.try_get("intent_at")?;
-                let expires: Option<String> = r.try_get("expires_at")?;
-                Ok(Row {
-                    tenant: r.try_get("tenant")?,
-                    name: r.try_get("name")?,
-                    fingerprint: r.try_get("fingerprint")?,
-                    graph_id: r.try_get("graph_id")?,
-                    expires_at: expires.as_deref().and_then(time),
-                    state: State::parse(&state).unwrap_or(State::Creating),
-                    intent_at: time(&intent).unwrap_or_default(),
-                    last_outcome: r.try_get("last_outcome")?,
-                    last_error: r.try_get("last_error")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        rows.iter().map(row).collect()
     }
 
-    /// Records, before acting, that `name` is about to be created from `fingerprint`.
-    /// A Graph id from an earlier life is kept until the create answers.
-    pub async fn intend_create(
+    /// Every remembered subscription, by tenant and name (`keep status`).
+    pub async fn all_rows(&self) -> Result<Vec<Row>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM keeper_subscriptions ORDER BY tenant, name"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(row).collect()
+    }
+
+    /// Writes `changes` to `tenant`'s rows in one transaction (one disk sync, however
+    /// many): the keeper records a round's intents together before it acts on them, and
+    /// their outcomes together after.
+    pub async fn write(
         &self,
         tenant: &str,
-        name: &str,
-        fingerprint: &str,
+        changes: &[Change],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO keeper_subscriptions (tenant, name, fingerprint, state, intent_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (tenant, name) DO UPDATE SET fingerprint = excluded.fingerprint,
-                 state = excluded.state, intent_at = excluded.intent_at",
-        )
-        .bind(tenant)
-        .bind(name)
-        .bind(fingerprint)
-        .bind(State::Creating.as_str())
-        .bind(text(now))
-        .execute(&self.pool)
-        .await?;
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let now = text(now);
+        let mut tx = self.pool.begin().await?;
+        for change in changes {
+            let query = match change {
+                // A Graph id from an earlier life is kept until the create answers.
+                Change::IntendCreate { name, fingerprint } => sqlx::query(
+                    "INSERT INTO keeper_subscriptions (tenant, name, fingerprint, state, intent_at)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (tenant, name) DO UPDATE SET fingerprint = excluded.fingerprint,
+                         state = excluded.state, intent_at = excluded.intent_at",
+                )
+                .bind(tenant)
+                .bind(name.as_str())
+                .bind(fingerprint.as_str())
+                .bind(State::Creating.as_str())
+                .bind(now.clone()),
+                Change::Intend { name, state } => sqlx::query(
+                    "UPDATE keeper_subscriptions SET state = $1, intent_at = $2 WHERE tenant = $3 AND name = $4",
+                )
+                .bind(state.as_str())
+                .bind(now.clone())
+                .bind(tenant)
+                .bind(name.as_str()),
+                Change::Active {
+                    name,
+                    fingerprint,
+                    graph_id,
+                    expires_at,
+                    outcome,
+                } => sqlx::query(
+                    "INSERT INTO keeper_subscriptions (tenant, name, fingerprint, graph_id, expires_at, state, intent_at, last_outcome)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (tenant, name) DO UPDATE SET fingerprint = excluded.fingerprint,
+                         graph_id = excluded.graph_id, expires_at = excluded.expires_at,
+                         state = excluded.state, intent_at = excluded.intent_at,
+                         last_outcome = excluded.last_outcome, last_error = NULL",
+                )
+                .bind(tenant)
+                .bind(name.as_str())
+                .bind(fingerprint.as_str())
+                .bind(graph_id.as_str())
+                .bind(text(*expires_at))
+                .bind(State::Active.as_str())
+                .bind(now.clone())
+                .bind(*outcome),
+                Change::Renewed { name, expires_at } => sqlx::query(
+                    "UPDATE keeper_subscriptions SET expires_at = $1, state = $2, intent_at = $3,
+                         last_outcome = 'renewed', last_error = NULL
+                     WHERE tenant = $4 AND name = $5",
+                )
+                .bind(text(*expires_at))
+                .bind(State::Active.as_str())
+                .bind(now.clone())
+                .bind(tenant)
+                .bind(name.as_str()),
+                Change::Gone { name, outcome } => sqlx::query(
+                    "UPDATE keeper_subscriptions SET graph_id = NULL, expires_at = NULL, last_outcome = $1
+                     WHERE tenant = $2 AND name = $3",
+                )
+                .bind(*outcome)
+                .bind(tenant)
+                .bind(name.as_str()),
+                Change::Failed {
+                    name,
+                    outcome,
+                    error,
+                } => sqlx::query(
+                    "UPDATE keeper_subscriptions SET last_outcome = $1, last_error = $2 WHERE tenant = $3 AND name = $4",
+                )
+                .bind(*outcome)
+                .bind(error.as_str())
+                .bind(tenant)
+                .bind(name.as_str()),
+                Change::Done { name, outcome } => sqlx::query(
+                    "UPDATE keeper_subscriptions SET state = $1, last_outcome = $2, last_error = NULL
+                     WHERE tenant = $3 AND name = $4",
+                )
+                .bind(State::Active.as_str())
+                .bind(*outcome)
+                .bind(tenant)
+                .bind(name.as_str()),
+                Change::Forget { name } => {
+                    sqlx::query("DELETE FROM keeper_subscriptions WHERE tenant = $1 AND name = $2")
+                        .bind(tenant)
+                        .bind(name.as_str())
+                }
+            };
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Records an intent (renewing, deleting) for `name`.
-    pub async fn intend(
-        &self,
-        tenant: &str,
-        name: &str,
-        state: State,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE keeper_subscriptions SET state = $1, intent_at = $2 WHERE tenant = $3 AND name = $4",
-        )
-        .bind(state.as_str())
-        .bind(text(now))
-        .bind(tenant)
-        .bind(name)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Records what Graph answered: `name` is `graph_id`, expiring at `expires_at`.
-    pub async fn record_active(
-        &self,
-        tenant: &str,
-        name: &str,
-        graph_id: &str,
-        expires_at: DateTime<Utc>,
-        outcome: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE keeper_subscriptions SET graph_id = $1, expires_at = $2, state = $3, intent_at = $4,
-                 last_outcome = $5, last_error = NULL
-             WHERE tenant = $6 AND name = $7",
-        )
+    /// The remembered subscription that is Graph's `graph_id` (a lifecycle event names
+    /// only the id).
+    pub async fn find(&self, graph_id: &str) -> Result<Option<Row>, StoreError> {
+        let found = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM keeper_subscriptions WHERE graph_id = $1"
+        ))
         .bind(graph_id)
-        .bind(text(expires_at))
-        .bind(State::Active.as_str())
-        .bind(text(now))
-        .bind(outcome)
-        .bind(tenant)
-        .bind(name)
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(())
-    }
-
-    /// Records a failure of the last intent (kept: the next round tries again).
-    pub async fn record_failure(
-        &self,
-        tenant: &str,
-        name: &str,
-        outcome: &str,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE keeper_subscriptions SET last_outcome = $1, last_error = $2 WHERE tenant = $3 AND name = $4",
-        )
-        .bind(outcome)
-        .bind(error)
-        .bind(tenant)
-        .bind(name)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Forgets `name` (deleted, or gone and no longer desired).
-    pub async fn forget(&self, tenant: &str, name: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM keeper_subscriptions WHERE tenant = $1 AND name = $2")
-            .bind(tenant)
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        found.as_ref().map(row).transpose()
     }
 
     /// Closes the pool (SQLite checkpoints its WAL).

@@ -5,7 +5,7 @@
 mod support;
 
 use chrono::{Duration, TimeZone, Utc};
-use graph_subs_keeper::store::{MIGRATIONS, State, Store, StoreError};
+use graph_subs_keeper::store::{Change, MIGRATIONS, State, Store, StoreError};
 
 fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
@@ -34,38 +34,57 @@ async fn survive_a_reopen(url: &str) {
         store.schema_version().await.unwrap(),
         MIGRATIONS.last().unwrap().0
     );
+    let intend = |name: &str, fingerprint: &str| Change::IntendCreate {
+        name: name.into(),
+        fingerprint: fingerprint.into(),
+    };
     store
-        .intend_create("contoso", "mail", "fp-1", now())
-        .await
-        .unwrap();
-    store
-        .intend_create("contoso", "events", "fp-2", now())
-        .await
-        .unwrap();
-    store
-        .record_active(
+        .write(
             "contoso",
-            "mail",
-            "g1",
-            now() + Duration::days(3),
-            "created",
+            &[intend("mail", "fp-1"), intend("events", "fp-2")],
             now(),
         )
         .await
         .unwrap();
     store
-        .intend("contoso", "mail", State::Renewing, now())
+        .write(
+            "contoso",
+            &[
+                Change::Active {
+                    name: "mail".into(),
+                    fingerprint: "fp-1".into(),
+                    graph_id: "g1".into(),
+                    expires_at: now() + Duration::days(3),
+                    outcome: "created",
+                },
+                Change::Intend {
+                    name: "mail".into(),
+                    state: State::Renewing,
+                },
+                Change::Failed {
+                    name: "events".into(),
+                    outcome: "throttled",
+                    error: "429 TooManyRequests".into(),
+                },
+            ],
+            now(),
+        )
         .await
         .unwrap();
     store
-        .record_failure("contoso", "events", "throttled", "429 TooManyRequests")
+        .write("fabrikam", &[intend("users", "fp-3")], now())
         .await
         .unwrap();
     store
-        .intend_create("fabrikam", "users", "fp-3", now())
+        .write(
+            "fabrikam",
+            &[Change::Forget {
+                name: "users".into(),
+            }],
+            now(),
+        )
         .await
         .unwrap();
-    store.forget("fabrikam", "users").await.unwrap();
     store.close().await;
 
     // As after a restart: the same rows, and the migrations not run twice.
@@ -91,7 +110,7 @@ async fn survive_a_reopen(url: &str) {
 
     // A new spec for an existing name keeps its Graph id until the create answers.
     again
-        .intend_create("contoso", "mail", "fp-new", now())
+        .write("contoso", &[intend("mail", "fp-new")], now())
         .await
         .unwrap();
     let mail = again.rows("contoso").await.unwrap().remove(1);
@@ -99,6 +118,23 @@ async fn survive_a_reopen(url: &str) {
         (mail.fingerprint.as_str(), mail.graph_id.as_deref()),
         ("fp-new", Some("g1"))
     );
+    assert_eq!(again.find("g1").await.unwrap().unwrap().name, "mail");
+    assert_eq!(again.find("g2").await.unwrap(), None);
+    // Gone, then renewed after a new create: the id is dropped, then the new one kept.
+    again
+        .write(
+            "contoso",
+            &[Change::Gone {
+                name: "mail".into(),
+                outcome: "removed",
+            }],
+            now(),
+        )
+        .await
+        .unwrap();
+    let mail = again.rows("contoso").await.unwrap().remove(1);
+    assert_eq!((mail.graph_id, mail.expires_at), (None, None));
+    assert_eq!(again.all_rows().await.unwrap().len(), 2);
 }
 
 #[tokio::test]

@@ -1,0 +1,856 @@
+//! The keeper at work: for each tenant, a round reads what Graph has (List), what the
+//! store remembers and what the configuration wants, asks [`reconcile::plan`] what to
+//! do, writes the intents, makes the calls with `graph-subs-http`, and writes the
+//! outcomes (`docs/keeper.md`). [`Keeper::run`] repeats rounds per tenant, when a
+//! renewal falls due, at each poll interval, and at once when a lifecycle event says so.
+//!
+//! **Decisions.**
+//! - **Time is Graph's**: each tenant's `now` is its client's ([`GraphClient::now`],
+//!   from the `Date` of Graph's answers), less [`CLOCK_TOLERANCE`], since that `Date` is
+//!   to the second: every expiration asked is under Graph's maximum by at least that.
+//! - **Intents before calls, in one transaction a batch**: a round's creates are
+//!   written `creating` together, then sent (bounded concurrency), then their outcomes
+//!   written together; renewals likewise (`renewing`), through `$batch`. A kill -9
+//!   anywhere leaves intents that the next round resolves: a `creating` row whose
+//!   subscription Graph has is adopted (never created twice), a `renewing` one renewed
+//!   again (harmless), a `deleting` one deleted again (404 is the outcome wanted).
+//! - **A replacement deletes first**: the old subscription is deleted and its id
+//!   dropped before the new one is created, since Graph refuses a second subscription
+//!   to the same resource and change types. The row keeps the old spec's fingerprint
+//!   until then, so a crash in between replaces again rather than keeping the old one.
+//! - **Failures are per subscription**: recorded with their reason and retried next
+//!   round; a round whose List fails backs off (doubling, up to the poll interval).
+//!   A renewal answered 404 means the subscription is gone: it is created again in the
+//!   same round.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use graph_subs_core::catalogue::{self, ResourceKind};
+use graph_subs_core::lifetime::{self, RenewalPolicy, Tracked, plan_renewals};
+use graph_subs_core::notification::{LifecycleEvent, LifecycleNotification};
+use graph_subs_core::resource::ResourcePath;
+use graph_subs_http::{Error as GraphError, GraphClient, Mode};
+use serde_json::Value;
+use tokio::sync::{Notify, watch};
+
+use crate::config::Wanted;
+use crate::metrics::Metrics;
+use crate::reconcile::{self, Action, Remembered, Why};
+use crate::store::{Change, State, Store, StoreError};
+
+/// How much earlier than Graph's `Date` the keeper takes `now` to be.
+pub const CLOCK_TOLERANCE: Duration = Duration::seconds(60);
+
+/// How many creates or deletes of a tenant are in flight at once.
+const CONCURRENCY: usize = 8;
+
+/// How many intents are written in one transaction before their calls are made.
+const CHUNK: usize = 200;
+
+/// One tenant the keeper keeps.
+#[derive(Debug)]
+pub struct Tenant {
+    /// Its name in the configuration (the store's key).
+    pub name: String,
+    /// A client for it, with its credentials.
+    pub client: GraphClient,
+    /// The subscriptions it should have.
+    pub wanted: Vec<Wanted>,
+    /// The app the credentials are for, when known: only its subscriptions are adopted
+    /// or pruned.
+    pub app_id: Option<String>,
+}
+
+/// How the keeper behaves.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// When to renew and how far (the core's).
+    pub policy: RenewalPolicy,
+    /// Delete subscriptions of the app that the keeper did not create.
+    pub prune: bool,
+    /// The longest wait between two rounds of a tenant.
+    pub interval: StdDuration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            policy: RenewalPolicy::default(),
+            prune: false,
+            interval: StdDuration::from_secs(300),
+        }
+    }
+}
+
+/// Why a round could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum KeeperError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Graph's List failed: nothing can be decided without it.
+    #[error("tenant {tenant}: cannot list its subscriptions: {error}")]
+    List {
+        /// The tenant's name.
+        tenant: String,
+        /// The client's error.
+        error: GraphError,
+    },
+}
+
+/// What a round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Subscriptions created (again, after a 404 or `subscriptionRemoved` included).
+    pub created: usize,
+    /// Found in Graph and recorded (created before a crash).
+    pub adopted: usize,
+    /// Renewed.
+    pub renewed: usize,
+    /// Deleted (replaced ones included).
+    pub deleted: usize,
+    /// Dropped from the store.
+    pub forgotten: usize,
+    /// Calls that failed (kept for the next round).
+    pub failed: usize,
+    /// When the next renewal falls due, by Graph's clock.
+    pub next_review: Option<DateTime<Utc>>,
+}
+
+struct TenantState {
+    tenant: Tenant,
+    /// Rings for a round now (a lifecycle event, a 404).
+    wake: Notify,
+    /// A round has succeeded since the start.
+    ready: AtomicBool,
+    /// Failed rounds in a row.
+    failures: AtomicU32,
+    /// When Graph was last listed for it (this machine's monotonic clock: the poll
+    /// interval is operational, not Graph's time).
+    listed: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// The keeper: a store, the tenants and their clients.
+pub struct Keeper {
+    store: Store,
+    tenants: Vec<TenantState>,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for Keeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keeper")
+            .field("tenants", &self.tenants.len())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A short, stable reason for a failed call (a metric label and `keep status`).
+pub fn reason(error: &GraphError) -> &'static str {
+    match error {
+        GraphError::NotFound { .. } => "not-found",
+        GraphError::Invalid { .. } => "invalid",
+        GraphError::MissingPermission { .. } | GraphError::PermissionTypeNotSupported { .. } => {
+            "permission"
+        }
+        GraphError::Transport { .. } => "transport",
+        GraphError::RetriesExhausted { last, .. } => reason(last),
+        GraphError::Token(_) => "token",
+        other => match other.status() {
+            Some(429) => "throttled",
+            Some(401) => "unauthorized",
+            Some(403) => "forbidden",
+            Some(409) => "conflict",
+            Some(400) => "refused",
+            Some(s) if s >= 500 => "graph-unavailable",
+            _ => "other",
+        },
+    }
+}
+
+fn failed(name: &str, error: &GraphError) -> Change {
+    Change::Failed {
+        name: name.to_owned(),
+        outcome: reason(error),
+        error: error.to_string(),
+    }
+}
+
+impl Keeper {
+    /// A keeper for `tenants`, remembering in `store`.
+    pub fn new(store: Store, tenants: Vec<Tenant>, settings: Settings) -> Keeper {
+        Keeper {
+            store,
+            tenants: tenants
+                .into_iter()
+                .map(|tenant| TenantState {
+                    tenant,
+                    wake: Notify::new(),
+                    ready: AtomicBool::new(false),
+                    failures: AtomicU32::new(0),
+                    listed: std::sync::Mutex::new(None),
+                })
+                .collect(),
+            settings,
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+
+    /// Its counters and gauges.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Whether every tenant has had a successful round since the start.
+    pub fn ready(&self) -> bool {
+        self.tenants.iter().all(|t| t.ready.load(Ordering::Relaxed))
+    }
+
+    /// The tenants' names, in the configuration's order.
+    pub fn tenant_names(&self) -> Vec<&str> {
+        self.tenants
+            .iter()
+            .map(|t| t.tenant.name.as_str())
+            .collect()
+    }
+
+    /// One round for every tenant, one after the other.
+    pub async fn reconcile_all(&self) -> Result<Vec<Report>, KeeperError> {
+        let mut reports = Vec::with_capacity(self.tenants.len());
+        for index in 0..self.tenants.len() {
+            reports.push(self.reconcile(index).await?);
+        }
+        Ok(reports)
+    }
+
+    /// [`Keeper::renew_due`] for every tenant, one after the other.
+    pub async fn renew_due_all(&self) -> Result<Vec<Report>, KeeperError> {
+        let mut reports = Vec::with_capacity(self.tenants.len());
+        for index in 0..self.tenants.len() {
+            reports.push(self.renew_due(index).await?);
+        }
+        Ok(reports)
+    }
+
+    /// One full round for the tenant at `index` (in the configuration's order): Graph
+    /// listed, the plan made and carried out.
+    pub async fn reconcile(&self, index: usize) -> Result<Report, KeeperError> {
+        let state = &self.tenants[index];
+        let result = self.round(&state.tenant).await;
+        match &result {
+            Ok(report) => {
+                *state.listed.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(std::time::Instant::now());
+                state.ready.store(true, Ordering::Relaxed);
+                state.failures.store(0, Ordering::Relaxed);
+                self.metrics.round(&state.tenant.name, true);
+                tracing::info!(
+                    tenant = %state.tenant.name,
+                    created = report.created,
+                    adopted = report.adopted,
+                    renewed = report.renewed,
+                    deleted = report.deleted,
+                    failed = report.failed,
+                    "round done"
+                );
+            }
+            Err(error) => {
+                state.failures.fetch_add(1, Ordering::Relaxed);
+                self.metrics.round(&state.tenant.name, false);
+                tracing::warn!(tenant = %state.tenant.name, %error, "round failed");
+            }
+        }
+        if let Ok(rows) = self.store.rows(&state.tenant.name).await {
+            self.metrics.tenant_rows(&state.tenant.name, &rows);
+        }
+        result
+    }
+
+    /// A round without List, for the time between two full rounds: the renewals that
+    /// the store's expirations make due (and the creates of those that lapsed or that a
+    /// renewal found gone). Graph is listed at start, at every poll interval and after a
+    /// lifecycle event; List is paced far lower than writes (40 requests in 20 s per app
+    /// and tenant), and renewing needs only what the store holds.
+    pub async fn renew_due(&self, index: usize) -> Result<Report, KeeperError> {
+        let state = &self.tenants[index];
+        let t = &state.tenant;
+        let mut rows = self.store.rows(&t.name).await?;
+        // The subscription nearest its expiry is read first: Graph's answer gives its
+        // time (its `Date`: the client's clock follows Graph's), and whether the most
+        // urgent one still exists. One request, paced with writes, not with List.
+        let nearest = rows
+            .iter()
+            .filter(|r| r.graph_id.is_some() && r.expires_at.is_some())
+            .min_by_key(|r| r.expires_at)
+            .and_then(|r| r.graph_id.clone().map(|id| (r.name.clone(), id)));
+        let mut gone_now = Vec::new();
+        if let Some((name, id)) = nearest {
+            match t.client.get(&id).await {
+                Ok(_) => {}
+                Err(GraphError::NotFound { .. }) => {
+                    tracing::info!(tenant = %t.name, %name, %id, "gone: creating it again");
+                    self.store
+                        .write(
+                            &t.name,
+                            &[Change::Gone {
+                                name: name.clone(),
+                                outcome: "not-found",
+                            }],
+                            t.client.now() - CLOCK_TOLERANCE,
+                        )
+                        .await?;
+                    rows.retain(|r| r.name != name);
+                    gone_now.push(name);
+                }
+                Err(e) => {
+                    tracing::warn!(tenant = %t.name, error = %e, "cannot read a subscription; planning with the last known time")
+                }
+            }
+        }
+        let now = t.client.now() - CLOCK_TOLERANCE;
+        let wanted: HashMap<&str, &Wanted> =
+            t.wanted.iter().map(|w| (w.name.as_str(), w)).collect();
+        let mut names = HashMap::new();
+        let tracked: Vec<Tracked> = rows
+            .iter()
+            .filter_map(|r| {
+                let w = wanted.get(r.name.as_str())?;
+                let id = r.graph_id.clone()?;
+                names.insert(id.clone(), r.name.clone());
+                Some(Tracked {
+                    id,
+                    kind: kind_of(w)?,
+                    include_resource_data: rich(w),
+                    expires: r.expires_at?,
+                })
+            })
+            .collect();
+        let plan = plan_renewals(&tracked, now, &self.settings.policy);
+        let mut report = Report {
+            next_review: plan.next_review.map(|r| r + CLOCK_TOLERANCE),
+            ..Report::default()
+        };
+        let renewals: Vec<(String, String, DateTime<Utc>)> = plan
+            .renew
+            .iter()
+            .map(|r| (names[r.id].clone(), r.id.to_owned(), r.new_expiration))
+            .collect();
+        let mut creates = gone_now;
+        creates.extend(self.renew(t, &renewals, now, &mut report).await?);
+        let lapsed: Vec<Change> = plan
+            .expired
+            .iter()
+            .map(|id| {
+                tracing::warn!(tenant = %t.name, name = %names[*id], "expired before it could be renewed: creating it again");
+                creates.push(names[*id].clone());
+                Change::Gone {
+                    name: names[*id].clone(),
+                    outcome: "expired",
+                }
+            })
+            .collect();
+        self.store.write(&t.name, &lapsed, now).await?;
+        self.create(t, &creates, now, &mut report).await?;
+        if let Ok(rows) = self.store.rows(&t.name).await {
+            self.metrics.tenant_rows(&t.name, &rows);
+        }
+        Ok(report)
+    }
+
+    async fn round(&self, t: &Tenant) -> Result<Report, KeeperError> {
+        let observed: Vec<_> =
+            t.client
+                .list()
+                .try_collect()
+                .await
+                .map_err(|error| KeeperError::List {
+                    tenant: t.name.clone(),
+                    error,
+                })?;
+        let now = t.client.now() - CLOCK_TOLERANCE;
+        let rows = self.store.rows(&t.name).await?;
+        let remembered: Vec<Remembered> = rows
+            .iter()
+            .map(|r| Remembered {
+                name: r.name.clone(),
+                graph_id: r.graph_id.clone(),
+                fingerprint: r.fingerprint.clone(),
+            })
+            .collect();
+        let desired: Vec<_> = t.wanted.iter().map(Wanted::desired).collect();
+        let plan = reconcile::plan(
+            &desired,
+            &remembered,
+            &observed,
+            t.app_id.as_deref(),
+            &self.settings.policy,
+            self.settings.prune,
+            now,
+        );
+        let wanted: HashMap<&str, &Wanted> =
+            t.wanted.iter().map(|w| (w.name.as_str(), w)).collect();
+        let live: HashMap<&str, &graph_subs_http::Subscription> =
+            observed.iter().map(|s| (s.id.as_str(), s)).collect();
+        let mut report = Report {
+            next_review: plan.next_review.map(|r| r + CLOCK_TOLERANCE),
+            ..Report::default()
+        };
+
+        let mut creates = Vec::new();
+        let mut renewals = Vec::new();
+        let mut deletes = Vec::new();
+        let mut done = Vec::new();
+        for action in plan.actions {
+            match action {
+                Action::Create { name } => creates.push(name),
+                Action::Adopt { name, graph_id } => {
+                    let (Some(w), Some(s)) =
+                        (wanted.get(name.as_str()), live.get(graph_id.as_str()))
+                    else {
+                        continue;
+                    };
+                    tracing::info!(tenant = %t.name, %name, %graph_id, "adopted a subscription Graph has");
+                    done.push(Change::Active {
+                        name,
+                        fingerprint: w.fingerprint.clone(),
+                        graph_id,
+                        expires_at: s.expiration_date_time.get(),
+                        outcome: "adopted",
+                    });
+                    report.adopted += 1;
+                }
+                Action::Renew { name, graph_id, to } => renewals.push((name, graph_id, to)),
+                Action::Replace { name, graph_id } => {
+                    deletes.push((Some(name), graph_id, Why::Undesired, true));
+                }
+                Action::Delete {
+                    graph_id,
+                    name,
+                    why,
+                } => deletes.push((name, graph_id, why, false)),
+                Action::Forget { name } => {
+                    done.push(Change::Forget { name });
+                    report.forgotten += 1;
+                }
+            }
+        }
+        self.store.write(&t.name, &done, now).await?;
+        self.metrics.count("adopted", report.adopted);
+
+        // Deletions first: a replacement's create would be refused as a duplicate, so it
+        // is created only once its predecessor is deleted.
+        let replaced = self.delete(t, &deletes, now, &mut report).await?;
+        let gone = self.renew(t, &renewals, now, &mut report).await?;
+        let mut creates_now = creates;
+        creates_now.extend(replaced);
+        creates_now.extend(gone);
+        self.create(t, &creates_now, now, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Deletes; returns the names whose replacement may now be created.
+    async fn delete(
+        &self,
+        t: &Tenant,
+        deletes: &[(Option<String>, String, Why, bool)],
+        now: DateTime<Utc>,
+        report: &mut Report,
+    ) -> Result<Vec<String>, StoreError> {
+        let intents: Vec<Change> = deletes
+            .iter()
+            .filter_map(|(name, ..)| name.clone())
+            .map(|name| Change::Intend {
+                name,
+                state: State::Deleting,
+            })
+            .collect();
+        self.store.write(&t.name, &intents, now).await?;
+        // The futures made first, then run: a closure returning borrowing futures
+        // would not be `Send` enough for `tokio::spawn`.
+        let calls: Vec<_> = deletes
+            .iter()
+            .map(|(name, graph_id, why, replace)| async move {
+                let result = match t.client.delete(graph_id, None).await {
+                    Ok(()) | Err(GraphError::NotFound { .. }) => Ok(()),
+                    Err(e) => Err(e),
+                };
+                (name, graph_id, *why, *replace, result)
+            })
+            .collect();
+        let results: Vec<_> = futures_util::stream::iter(calls)
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut outcomes = Vec::new();
+        let mut replaced = Vec::new();
+        for (name, graph_id, why, replace, result) in results {
+            match (result, name) {
+                (Ok(()), Some(name)) if replace => {
+                    outcomes.push(Change::Gone {
+                        name: name.clone(),
+                        outcome: "replaced",
+                    });
+                    replaced.push(name.clone());
+                    report.deleted += 1;
+                }
+                (Ok(()), Some(name)) => {
+                    outcomes.push(Change::Forget { name: name.clone() });
+                    report.deleted += 1;
+                }
+                (Ok(()), None) => {
+                    tracing::info!(tenant = %t.name, %graph_id, ?why, "pruned a subscription the keeper did not create");
+                    report.deleted += 1;
+                }
+                (Err(e), name) => {
+                    tracing::warn!(tenant = %t.name, %graph_id, error = %e, "delete failed");
+                    self.metrics.failure("delete", reason(&e));
+                    if let Some(name) = name {
+                        outcomes.push(failed(name, &e));
+                    }
+                    report.failed += 1;
+                }
+            }
+        }
+        self.store.write(&t.name, &outcomes, now).await?;
+        self.metrics.count("deleted", report.deleted);
+        Ok(replaced)
+    }
+
+    /// Renews through `$batch`; returns the names Graph no longer has (to create again).
+    async fn renew(
+        &self,
+        t: &Tenant,
+        renewals: &[(String, String, DateTime<Utc>)],
+        now: DateTime<Utc>,
+        report: &mut Report,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut gone = Vec::new();
+        for chunk in renewals.chunks(CHUNK) {
+            let intents: Vec<Change> = chunk
+                .iter()
+                .map(|(name, ..)| Change::Intend {
+                    name: name.clone(),
+                    state: State::Renewing,
+                })
+                .collect();
+            self.store.write(&t.name, &intents, now).await?;
+            let items: Vec<(String, DateTime<Utc>)> =
+                chunk.iter().map(|(_, id, to)| (id.clone(), *to)).collect();
+            let outcome = t.client.renew_many(&items, Mode::Batched).await;
+            let by_id: HashMap<&str, (&str, DateTime<Utc>)> = chunk
+                .iter()
+                .map(|(name, id, to)| (id.as_str(), (name.as_str(), *to)))
+                .collect();
+            let mut outcomes = Vec::new();
+            for id in &outcome.succeeded {
+                if let Some((name, to)) = by_id.get(id.as_str()) {
+                    outcomes.push(Change::Renewed {
+                        name: (*name).to_owned(),
+                        expires_at: *to,
+                    });
+                    report.renewed += 1;
+                }
+            }
+            for failure in &outcome.failed {
+                let Some((name, _)) = by_id.get(failure.id.as_str()) else {
+                    continue;
+                };
+                if failure.status == Some(404) {
+                    tracing::info!(tenant = %t.name, name, id = %failure.id, "gone at renewal: creating it again");
+                    outcomes.push(Change::Gone {
+                        name: (*name).to_owned(),
+                        outcome: "not-found",
+                    });
+                    gone.push((*name).to_owned());
+                    self.metrics.failure("renew", "not-found");
+                } else {
+                    let why = match failure.status {
+                        Some(429) => "throttled",
+                        Some(403) => "forbidden",
+                        Some(s) if s >= 500 => "graph-unavailable",
+                        Some(_) => "refused",
+                        None => "transport",
+                    };
+                    tracing::warn!(tenant = %t.name, name, id = %failure.id, error = %failure.message, "renewal failed");
+                    outcomes.push(Change::Failed {
+                        name: (*name).to_owned(),
+                        outcome: why,
+                        error: failure.message.clone(),
+                    });
+                    self.metrics.failure("renew", why);
+                    report.failed += 1;
+                }
+            }
+            self.store.write(&t.name, &outcomes, now).await?;
+        }
+        self.metrics.count("renewed", report.renewed);
+        Ok(gone)
+    }
+
+    /// Creates `names`: intents, then the calls, then the outcomes, a chunk at a time.
+    async fn create(
+        &self,
+        t: &Tenant,
+        names: &[String],
+        now: DateTime<Utc>,
+        report: &mut Report,
+    ) -> Result<(), StoreError> {
+        let wanted: HashMap<&str, &Wanted> =
+            t.wanted.iter().map(|w| (w.name.as_str(), w)).collect();
+        let names: Vec<&Wanted> = names
+            .iter()
+            .filter_map(|n| wanted.get(n.as_str()).copied())
+            .collect();
+        for chunk in names.chunks(CHUNK) {
+            let intents: Vec<Change> = chunk
+                .iter()
+                .map(|w| Change::IntendCreate {
+                    name: w.name.clone(),
+                    fingerprint: w.fingerprint.clone(),
+                })
+                .collect();
+            self.store.write(&t.name, &intents, now).await?;
+            let calls: Vec<_> = chunk
+                .iter()
+                .map(|w| async move {
+                    let body = create_body(w, now);
+                    (*w, t.client.create_json(&body).await)
+                })
+                .collect();
+            let results: Vec<_> = futures_util::stream::iter(calls)
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+            let mut outcomes = Vec::new();
+            for (w, result) in results {
+                match result {
+                    Ok(created) => {
+                        let s = created.subscription;
+                        outcomes.push(Change::Active {
+                            name: w.name.clone(),
+                            fingerprint: w.fingerprint.clone(),
+                            graph_id: s.id.clone(),
+                            expires_at: s.expiration_date_time.get(),
+                            outcome: "created",
+                        });
+                        report.created += 1;
+                        if let Some(kind) = kind_of(w) {
+                            let review = s.expiration_date_time.get()
+                                - self.settings.policy.margin(kind, rich(w));
+                            report.next_review =
+                                Some(report.next_review.map_or(review, |r| r.min(review)));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(tenant = %t.name, name = %w.name, error = %e, "create failed");
+                        self.metrics.failure("create", reason(&e));
+                        outcomes.push(failed(&w.name, &e));
+                        report.failed += 1;
+                    }
+                }
+            }
+            self.store.write(&t.name, &outcomes, now).await?;
+        }
+        self.metrics.count("created", report.created);
+        Ok(())
+    }
+
+    /// Acts on a lifecycle event (from the receiver): `subscriptionRemoved` drops the id
+    /// and starts a round (which creates it again); `reauthorizationRequired`
+    /// reauthorizes (or, if that fails, renews); `missed` is counted and logged, for the
+    /// app to resynchronise. Events about subscriptions the store does not know are
+    /// ignored.
+    pub async fn lifecycle(&self, event: &LifecycleNotification) -> Result<(), StoreError> {
+        self.metrics.lifecycle(&event.lifecycle_event);
+        let Some(row) = self.store.find(&event.subscription_id).await? else {
+            tracing::debug!(id = %event.subscription_id, "lifecycle event for a subscription the keeper does not know");
+            return Ok(());
+        };
+        let Some(state) = self.tenants.iter().find(|t| t.tenant.name == row.tenant) else {
+            return Ok(());
+        };
+        let t = &state.tenant;
+        let now = t.client.now() - CLOCK_TOLERANCE;
+        match &event.lifecycle_event {
+            LifecycleEvent::SubscriptionRemoved => {
+                tracing::info!(tenant = %t.name, name = %row.name, "Graph removed the subscription: creating it again");
+                self.store
+                    .write(
+                        &t.name,
+                        &[Change::Gone {
+                            name: row.name.clone(),
+                            outcome: "removed",
+                        }],
+                        now,
+                    )
+                    .await?;
+                state.wake.notify_one();
+            }
+            LifecycleEvent::ReauthorizationRequired => {
+                let outcome = match t.client.reauthorize(&event.subscription_id).await {
+                    Ok(()) => Ok("reauthorized"),
+                    Err(first) => {
+                        tracing::info!(tenant = %t.name, name = %row.name, error = %first, "reauthorize failed: renewing instead");
+                        let to = t
+                            .wanted
+                            .iter()
+                            .find(|w| w.name == row.name)
+                            .map_or(now + Duration::hours(1), |w| expiration(w, now));
+                        match t.client.get(&event.subscription_id).await {
+                            Ok(s) => t.client.renew(&s, to).await.map(|_| "renewed"),
+                            Err(e) => Err(e),
+                        }
+                    }
+                };
+                match outcome {
+                    Ok(outcome) => {
+                        self.metrics.count(outcome, 1);
+                        self.store
+                            .write(
+                                &t.name,
+                                &[Change::Done {
+                                    name: row.name.clone(),
+                                    outcome,
+                                }],
+                                now,
+                            )
+                            .await?;
+                    }
+                    Err(GraphError::NotFound { .. }) => {
+                        self.store
+                            .write(
+                                &t.name,
+                                &[Change::Gone {
+                                    name: row.name.clone(),
+                                    outcome: "not-found",
+                                }],
+                                now,
+                            )
+                            .await?;
+                        state.wake.notify_one();
+                    }
+                    Err(e) => {
+                        self.metrics.failure("reauthorize", reason(&e));
+                        self.store
+                            .write(&t.name, &[failed(&row.name, &e)], now)
+                            .await?;
+                    }
+                }
+            }
+            LifecycleEvent::Missed => {
+                tracing::warn!(tenant = %t.name, name = %row.name, "Graph missed notifications: the app should resynchronise (delta query)");
+            }
+            LifecycleEvent::Other(other) => {
+                tracing::info!(tenant = %t.name, name = %row.name, event = %other, "lifecycle event this version does not know");
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs rounds for every tenant until `shutdown` turns true: each tenant in its own
+    /// task, at its next renewal, at the poll interval, or when woken; a round in flight
+    /// is finished before stopping.
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let tasks: Vec<_> = (0..self.tenants.len())
+            .map(|index| {
+                let keeper = self.clone();
+                let mut shutdown = shutdown.clone();
+                tokio::spawn(async move {
+                    let mut woken = true;
+                    loop {
+                        if *shutdown.borrow() {
+                            break;
+                        }
+                        let state = &keeper.tenants[index];
+                        let listed = *state.listed.lock().unwrap_or_else(|e| e.into_inner());
+                        let full = woken
+                            || listed.is_none_or(|at| at.elapsed() >= keeper.settings.interval);
+                        let result = if full {
+                            keeper.reconcile(index).await
+                        } else {
+                            keeper.renew_due(index).await
+                        };
+                        let wait = match result {
+                            Ok(report) => keeper.wait_after(index, report.next_review),
+                            Err(_) => keeper.backoff(index),
+                        };
+                        woken = false;
+                        tokio::select! {
+                            () = tokio::time::sleep(wait) => {}
+                            () = state.wake.notified() => woken = true,
+                            _ = shutdown.changed() => {}
+                        }
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+
+    fn wait_after(&self, index: usize, next_review: Option<DateTime<Utc>>) -> StdDuration {
+        let interval = self.settings.interval;
+        let now = self.tenants[index].tenant.client.now();
+        next_review
+            .and_then(|r| (r - now).to_std().ok())
+            .map_or(interval, |w| w.min(interval))
+            .max(StdDuration::from_millis(100))
+    }
+
+    fn backoff(&self, index: usize) -> StdDuration {
+        let failures = self.tenants[index].failures.load(Ordering::Relaxed).min(16);
+        let base = StdDuration::from_secs(1) * 2u32.saturating_pow(failures);
+        base.min(self.settings.interval)
+    }
+}
+
+fn kind_of(w: &Wanted) -> Option<ResourceKind> {
+    w.body
+        .get("resource")
+        .and_then(Value::as_str)
+        .and_then(|r| ResourcePath::parse(r).ok())
+        .and_then(|p| catalogue::resolve(&p).ok())
+        .map(|r| r.kind())
+}
+
+fn rich(w: &Wanted) -> bool {
+    w.body
+        .get("includeResourceData")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// The expiration a create or renewal of `w` asks for at `now`: its lifetime, or the
+/// longest its resource allows.
+pub fn expiration(w: &Wanted, now: DateTime<Utc>) -> DateTime<Utc> {
+    let longest = kind_of(w).map(|k| lifetime::latest_expiration(k, rich(w), now));
+    match (w.lifetime, longest) {
+        (Some(d), Some(longest)) => (now + d).min(longest),
+        (Some(d), None) => now + d,
+        (None, Some(longest)) => longest,
+        (None, None) => now + Duration::hours(1),
+    }
+}
+
+/// The create request's body for `w` at `now`.
+fn create_body(w: &Wanted, now: DateTime<Utc>) -> Vec<u8> {
+    let mut body = w.body.clone();
+    body.insert(
+        "expirationDateTime".into(),
+        Value::String(expiration(w, now).to_rfc3339_opts(SecondsFormat::Secs, true)),
+    );
+    serde_json::to_vec(&Value::Object(body)).unwrap_or_default()
+}
