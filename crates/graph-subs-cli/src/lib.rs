@@ -153,7 +153,7 @@ where
         Command::Renew(args) => manage::renew(&args, out),
         Command::Delete(args) => manage::delete(&args, out, err),
         Command::Reauthorize(args) => manage::reauthorize(&args, out),
-        Command::Keep(args) => keep::run(&args, out, chrono::Utc::now()),
+        Command::Keep(args) => keep::run(&args, out, err, chrono::Utc::now()),
     };
     finish(result, out, err, json)
 }

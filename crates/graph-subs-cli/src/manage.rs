@@ -391,7 +391,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Report> {
         .map_err(|e| Report::new(Exit::Failure, "cannot start the async runtime").caused_by(&e))
 }
 
-fn expires_in(expiration: DateTime<Utc>, now: DateTime<Utc>) -> String {
+pub(crate) fn expires_in(expiration: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let left = expiration - now;
     if left <= chrono::Duration::zero() {
         return "expired".to_owned();

@@ -494,7 +494,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
 }
 
 /// One notification as a JSON line, without its `clientState`.
-fn line_of(event: Event) -> Result<String, Report> {
+pub(crate) fn line_of(event: Event) -> Result<String, Report> {
     match event {
         Event::Change(mut n) => {
             n.client_state = None;
@@ -508,7 +508,7 @@ fn line_of(event: Event) -> Result<String, Report> {
     .map_err(|e| Report::from(std::io::Error::from(e)))
 }
 
-fn write_line(sink: &mut dyn Write, line: &str) -> Result<(), Report> {
+pub(crate) fn write_line(sink: &mut dyn Write, line: &str) -> Result<(), Report> {
     writeln!(sink, "{line}")?;
     sink.flush()?;
     Ok(())

@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod metrics;
+pub mod ops;
 pub mod reconcile;
 pub mod run;
 pub mod setup;

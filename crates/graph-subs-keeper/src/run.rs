@@ -34,7 +34,9 @@ use graph_subs_core::catalogue::{self, ResourceKind};
 use graph_subs_core::lifetime::{self, RenewalPolicy, Tracked, plan_renewals};
 use graph_subs_core::notification::{LifecycleEvent, LifecycleNotification};
 use graph_subs_core::resource::ResourcePath;
+use graph_subs_core::subscription::ClientState;
 use graph_subs_http::{Error as GraphError, GraphClient, Mode};
+use graph_subs_receiver::LiveClientStates;
 use serde_json::Value;
 use tokio::sync::{Notify, watch};
 
@@ -133,6 +135,8 @@ struct TenantState {
     /// When Graph was last listed for it (this machine's monotonic clock: the poll
     /// interval is operational, not Graph's time).
     listed: std::sync::Mutex<Option<std::time::Instant>>,
+    /// The ids put in the receiver's client states for it.
+    shared_ids: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// The keeper: a store, the tenants and their clients.
@@ -141,6 +145,8 @@ pub struct Keeper {
     tenants: Vec<TenantState>,
     settings: Settings,
     metrics: Arc<Metrics>,
+    /// The receiver's `clientState`s, kept up to date with the subscriptions' ids.
+    client_states: Option<LiveClientStates>,
 }
 
 impl std::fmt::Debug for Keeper {
@@ -196,11 +202,48 @@ impl Keeper {
                     ready: AtomicBool::new(false),
                     failures: AtomicU32::new(0),
                     listed: std::sync::Mutex::new(None),
+                    shared_ids: std::sync::Mutex::new(std::collections::HashSet::new()),
                 })
                 .collect(),
             settings,
             metrics: Arc::new(Metrics::default()),
+            client_states: None,
         }
+    }
+
+    /// Keeps `states` (a receiver's, [`ClientStates::Live`]) up to date: each
+    /// subscription the keeper has, by its current Graph id, with its `clientState`.
+    ///
+    /// [`ClientStates::Live`]: graph_subs_receiver::ClientStates::Live
+    pub fn with_client_states(mut self, states: LiveClientStates) -> Keeper {
+        self.client_states = Some(states);
+        self
+    }
+
+    /// Puts `tenant`'s current ids in the receiver's client states, and takes out the
+    /// ids it no longer has.
+    fn share_states(&self, state: &TenantState, rows: &[crate::store::Row]) {
+        let Some(live) = &self.client_states else {
+            return;
+        };
+        let secrets: HashMap<&str, ClientState> = state
+            .tenant
+            .wanted
+            .iter()
+            .filter_map(|w| Some((w.name.as_str(), client_state(w)?)))
+            .collect();
+        let mut shared = state.shared_ids.lock().unwrap_or_else(|e| e.into_inner());
+        let mut now = std::collections::HashSet::new();
+        for row in rows {
+            if let (Some(id), Some(secret)) = (&row.graph_id, secrets.get(row.name.as_str())) {
+                live.insert(id.clone(), secret.clone());
+                now.insert(id.clone());
+            }
+        }
+        for gone in shared.difference(&now) {
+            live.remove(gone);
+        }
+        *shared = now;
     }
 
     /// Its counters and gauges.
@@ -216,6 +259,14 @@ impl Keeper {
     /// Whether every tenant has had a successful round since the start.
     pub fn ready(&self) -> bool {
         self.tenants.iter().all(|t| t.ready.load(Ordering::Relaxed))
+    }
+
+    /// Graph's time, as the first tenant's client knows it (this machine's without
+    /// tenants).
+    pub fn graph_now(&self) -> DateTime<Utc> {
+        self.tenants
+            .first()
+            .map_or_else(Utc::now, |t| t.tenant.client.now())
     }
 
     /// The tenants' names, in the configuration's order.
@@ -274,6 +325,7 @@ impl Keeper {
         }
         if let Ok(rows) = self.store.rows(&state.tenant.name).await {
             self.metrics.tenant_rows(&state.tenant.name, &rows);
+            self.share_states(state, &rows);
         }
         result
     }
@@ -365,6 +417,7 @@ impl Keeper {
         self.create(t, &creates, now, &mut report).await?;
         if let Ok(rows) = self.store.rows(&t.name).await {
             self.metrics.tenant_rows(&t.name, &rows);
+            self.share_states(state, &rows);
         }
         Ok(report)
     }
@@ -638,6 +691,10 @@ impl Keeper {
                 match result {
                     Ok(created) => {
                         let s = created.subscription;
+                        // Notifications may come as soon as Graph answers.
+                        if let (Some(live), Some(secret)) = (&self.client_states, client_state(w)) {
+                            live.insert(s.id.clone(), secret);
+                        }
                         outcomes.push(Change::Active {
                             name: w.name.clone(),
                             fingerprint: w.fingerprint.clone(),
@@ -824,6 +881,13 @@ fn kind_of(w: &Wanted) -> Option<ResourceKind> {
         .and_then(|r| ResourcePath::parse(r).ok())
         .and_then(|p| catalogue::resolve(&p).ok())
         .map(|r| r.kind())
+}
+
+fn client_state(w: &Wanted) -> Option<ClientState> {
+    w.body
+        .get("clientState")
+        .and_then(Value::as_str)
+        .and_then(|s| ClientState::new(s).ok())
 }
 
 fn rich(w: &Wanted) -> bool {

@@ -86,6 +86,50 @@ pub enum ClientStates {
     Shared(ClientState),
     /// One per subscription id; a notification for another subscription is rejected.
     PerSubscription(HashMap<String, ClientState>),
+    /// One per subscription id, from a map its owner changes while the receiver runs
+    /// (the keeper, as subscriptions are created again under new ids).
+    Live(LiveClientStates),
+}
+
+/// Subscription ids and their `clientState`s, shared between a receiver and whoever
+/// creates the subscriptions. Cheap to clone (one map behind a lock).
+#[derive(Clone, Default)]
+pub struct LiveClientStates(Arc<std::sync::RwLock<HashMap<String, ClientState>>>);
+
+impl LiveClientStates {
+    /// An empty map.
+    pub fn new() -> LiveClientStates {
+        LiveClientStates::default()
+    }
+
+    /// `id`'s secret is `state` from now on.
+    pub fn insert(&self, id: impl Into<String>, state: ClientState) {
+        self.0
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.into(), state);
+    }
+
+    /// `id` is no longer a subscription notifications may come for.
+    pub fn remove(&self, id: &str) {
+        self.0.write().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+
+    /// How many subscriptions it knows.
+    pub fn len(&self) -> usize {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether it knows none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Debug for LiveClientStates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LiveClientStates({} subscriptions)", self.len())
+    }
 }
 
 impl std::fmt::Debug for ClientStates {
@@ -99,6 +143,7 @@ impl std::fmt::Debug for ClientStates {
                     map.len()
                 )
             }
+            ClientStates::Live(live) => write!(f, "ClientStates::{live:?}"),
         }
     }
 }
@@ -106,16 +151,24 @@ impl std::fmt::Debug for ClientStates {
 impl ClientStates {
     /// Why `given` is not the secret of `subscription_id`, if it is not.
     fn check(&self, subscription_id: &str, given: Option<&ClientState>) -> Result<(), Rejection> {
-        let expected = match self {
-            ClientStates::Shared(secret) => secret,
-            ClientStates::PerSubscription(map) => map
-                .get(subscription_id)
-                .ok_or(Rejection::UnknownSubscription)?,
-        };
-        match given {
+        let judge = |expected: &ClientState| match given {
             Some(given) if expected.matches(given.expose()) => Ok(()),
             Some(_) => Err(Rejection::ClientState),
             None => Err(Rejection::NoClientState),
+        };
+        match self {
+            ClientStates::Shared(secret) => judge(secret),
+            ClientStates::PerSubscription(map) => judge(
+                map.get(subscription_id)
+                    .ok_or(Rejection::UnknownSubscription)?,
+            ),
+            ClientStates::Live(live) => judge(
+                live.0
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(subscription_id)
+                    .ok_or(Rejection::UnknownSubscription)?,
+            ),
         }
     }
 }
