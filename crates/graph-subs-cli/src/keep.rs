@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use graph_subs_core::validate::Severity;
 use graph_subs_keeper::config;
-use graph_subs_keeper::run::{Keeper, Report as Round};
+use graph_subs_keeper::run::{Keeper, Replica, Report as Round};
 use graph_subs_keeper::store::{Store, StoreError};
 use graph_subs_keeper::{ops, setup};
 use graph_subs_receiver::{ClientStates, Event, LiveClientStates, Receiver};
@@ -81,6 +81,10 @@ struct RunArgs {
     /// With --once: the summary as JSON.
     #[arg(long, requires = "once")]
     json: bool,
+    /// With a PostgreSQL store, how long a replica's lease on a tenant lasts: another
+    /// replica takes the tenant over this long after this one stops answering.
+    #[arg(long, default_value = "60s", value_name = "DUR", value_parser = crate::manage::parse_duration)]
+    lease: chrono::Duration,
     /// Logs on stderr as text, or as JSON lines for a log pipeline.
     #[arg(long, default_value = "text", value_name = "text|json")]
     log_format: LogFormat,
@@ -294,8 +298,24 @@ fn keep_run(
         Report::new(Exit::Usage, "--interval must be positive")
             .hint("write --interval 5m".to_owned())
     })?;
-    let settings = setup::settings(&checked, interval);
+    let mut settings = setup::settings(&checked, interval);
     let url = store_url(args.store.as_deref(), Some(&args.config));
+    // A PostgreSQL store may be shared: each process is a replica with its own id.
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        if args.lease <= chrono::Duration::seconds(1) {
+            return Err(
+                Report::new(Exit::Usage, "--lease must be longer than a second")
+                    .hint("write --lease 60s".to_owned()),
+            );
+        }
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_default();
+        settings.replica = Some(Replica {
+            id: format!("{host}-{}-{:08x}", std::process::id(), rand_part()),
+            lease: args.lease,
+        });
+    }
     init_logs(args.log_format);
     let runtime = tokio::runtime::Runtime::new().map_err(Report::from)?;
     runtime.block_on(async {
@@ -400,6 +420,7 @@ async fn once(keeper: &Keeper, json: bool, out: &mut dyn Write) -> Result<Exit, 
             }
         }
     }
+    keeper.release().await;
     keeper.store().close().await;
     if json {
         let tenants: Vec<_> = rows
@@ -535,4 +556,17 @@ fn status(args: &StatusArgs, out: &mut dyn Write, now: DateTime<Utc>) -> Result<
         writeln!(out, "{}", line(row))?;
     }
     Ok(Exit::Success)
+}
+
+/// A random part for a replica's id, so that two processes with the same pid on two
+/// hosts without /etc/hostname still differ.
+fn rand_part() -> u32 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish() as u32
 }

@@ -371,7 +371,9 @@ client_state_file = "client-state"
 
     /// kill -9 at points spread over a round that creates 400 subscriptions (two chunks
     /// of intents), then restarts: at the end every subscription exists once in Graph and
-    /// once in the store, and the last round has nothing to repair but adoptions.
+    /// once in the store, and the last round has nothing to repair but adoptions. On
+    /// PostgreSQL each process is a replica: the next one takes the tenant over once the
+    /// killed one's lease has ended.
     fn killed_and_restarted(store: Option<&str>) {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let e = emulator(&runtime, false);
@@ -406,6 +408,19 @@ client_state_file = "client-state"
                 kills += 1;
             }
             child.wait().unwrap();
+            if store.is_some() {
+                // A killed replica keeps its lease on the tenant (60 s of Graph's time)
+                // until it ends: the next one takes over then.
+                runtime.block_on(async {
+                    let moved = reqwest::Client::new()
+                        .post(format!("{}/emulator/clock", e.base_url()))
+                        .json(&json!({"advanceSeconds": 61}))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(moved.status().is_success());
+                });
+            }
             // Cut between an intent and its outcome: creates that may or may not have
             // reached Graph.
             if dir.path().join("graph-subs-keeper.db").exists() || store.is_some() {

@@ -642,6 +642,23 @@ impl GraphClient {
         }
     }
 
+    /// Asks Graph for its time (the `Date` of List's first page, paced like List) and
+    /// returns it as [`GraphClient::now`] then knows it. For a caller that must compare
+    /// times with other machines' through Graph's clock (the keeper's leases) after a
+    /// while without requests.
+    pub async fn sync_clock(&self) -> Result<DateTime<Utc>, Error> {
+        self.send(Call {
+            method: Method::GET,
+            url: format!("{}/subscriptions", self.inner.root),
+            body: None,
+            class: Class::List,
+            weight: 1,
+            id: None,
+        })
+        .await?;
+        Ok(self.now())
+    }
+
     /// `GET /subscriptions/{id}`.
     pub async fn get(&self, id: &str) -> Result<Subscription, Error> {
         let url = self.subscription_url(id)?;

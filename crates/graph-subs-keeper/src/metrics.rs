@@ -32,6 +32,8 @@ struct Inner {
     /// (`tenant`, `result`) -> count.
     rounds: BTreeMap<(String, &'static str), u64>,
     tenants: BTreeMap<String, TenantGauges>,
+    /// `tenant` -> whether this replica holds its lease (several replicas only).
+    leases: BTreeMap<String, bool>,
     /// Extra lines (the receiver's counters), already formatted.
     extra: String,
 }
@@ -89,6 +91,11 @@ impl Metrics {
             .rounds
             .entry((tenant.to_owned(), if ok { "ok" } else { "failed" }))
             .or_default() += 1;
+    }
+
+    /// Whether this replica holds `tenant`'s lease now.
+    pub fn lease(&self, tenant: &str, held: bool) {
+        self.inner().leases.insert(tenant.to_owned(), held);
     }
 
     /// `tenant`'s rows, as its last round left them.
@@ -202,6 +209,22 @@ impl Metrics {
                 "graph_subs_keeper_rounds_total{{tenant=\"{}\",result=\"{result}\"}} {n}",
                 escape(tenant)
             );
+        }
+        if !inner.leases.is_empty() {
+            family(
+                &mut out,
+                "lease_held",
+                "gauge",
+                "1 when this replica holds the tenant's lease (several replicas on PostgreSQL).",
+            );
+            for (tenant, held) in &inner.leases {
+                let _ = writeln!(
+                    out,
+                    "graph_subs_keeper_lease_held{{tenant=\"{}\"}} {}",
+                    escape(tenant),
+                    u8::from(*held)
+                );
+            }
         }
         out.push_str(&inner.extra);
         out

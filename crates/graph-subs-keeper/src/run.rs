@@ -77,6 +77,21 @@ pub struct Settings {
     pub prune: bool,
     /// The longest wait between two rounds of a tenant.
     pub interval: StdDuration,
+    /// When several replicas share the store: this one's identity and lease length.
+    pub replica: Option<Replica>,
+}
+
+/// One of several keepers sharing a PostgreSQL store. A tenant is worked on by one
+/// replica at a time, the holder of its lease (`keeper_leases`): Graph's limits are per
+/// app and tenant, so one owner per tenant also keeps the pacing honest. A lease is
+/// taken or extended before each round and each batch of calls; a replica that dies
+/// stops extending it, and another takes the tenant once it ends.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    /// Unique among the replicas (host, process, a random part).
+    pub id: String,
+    /// How long a lease lasts from its last extension.
+    pub lease: Duration,
 }
 
 impl Default for Settings {
@@ -85,6 +100,7 @@ impl Default for Settings {
             policy: RenewalPolicy::default(),
             prune: false,
             interval: StdDuration::from_secs(300),
+            replica: None,
         }
     }
 }
@@ -95,6 +111,16 @@ pub enum KeeperError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Another replica holds the tenant's lease: nothing was done.
+    #[error("tenant {tenant} is kept by replica {owner} until {until}")]
+    Leased {
+        /// The tenant's name.
+        tenant: String,
+        /// The replica holding it.
+        owner: String,
+        /// Until when (Graph's time).
+        until: DateTime<Utc>,
+    },
     /// Graph's List failed: nothing can be decided without it.
     #[error("tenant {tenant}: cannot list its subscriptions: {error}")]
     List {
@@ -277,6 +303,57 @@ impl Keeper {
             .collect()
     }
 
+    /// Takes or extends this replica's lease on `t` (nothing to do with one keeper).
+    async fn hold(&self, t: &Tenant) -> Result<(), KeeperError> {
+        let Some(replica) = &self.settings.replica else {
+            return Ok(());
+        };
+        // Leases are in Graph's time, compared across machines: each replica asks Graph
+        // for it first (one List page), rather than trust what its last answer said.
+        let now = match t.client.sync_clock().await {
+            Ok(now) => now,
+            Err(e) => {
+                return Err(KeeperError::List {
+                    tenant: t.name.clone(),
+                    error: e,
+                });
+            }
+        };
+        let holder = self
+            .store
+            .claim(&t.name, &replica.id, now, now + replica.lease)
+            .await?;
+        match holder {
+            None => {
+                self.metrics.lease(&t.name, true);
+                Ok(())
+            }
+            Some((owner, until)) => {
+                self.metrics.lease(&t.name, false);
+                Err(KeeperError::Leased {
+                    tenant: t.name.clone(),
+                    owner,
+                    until,
+                })
+            }
+        }
+    }
+
+    /// Gives up this replica's leases (at a stop): the others take the tenants at once.
+    pub async fn release(&self) {
+        let Some(replica) = &self.settings.replica else {
+            return;
+        };
+        for state in &self.tenants {
+            match self.store.release(&state.tenant.name, &replica.id).await {
+                Ok(()) => self.metrics.lease(&state.tenant.name, false),
+                Err(e) => {
+                    tracing::warn!(tenant = %state.tenant.name, error = %e, "cannot release the lease")
+                }
+            }
+        }
+    }
+
     /// One round for every tenant, one after the other.
     pub async fn reconcile_all(&self) -> Result<Vec<Report>, KeeperError> {
         let mut reports = Vec::with_capacity(self.tenants.len());
@@ -299,8 +376,15 @@ impl Keeper {
     /// listed, the plan made and carried out.
     pub async fn reconcile(&self, index: usize) -> Result<Report, KeeperError> {
         let state = &self.tenants[index];
-        let result = self.round(&state.tenant).await;
+        let result = match self.hold(&state.tenant).await {
+            Ok(()) => self.round(&state.tenant).await,
+            Err(e) => Err(e),
+        };
         match &result {
+            Err(KeeperError::Leased { owner, until, .. }) => {
+                tracing::debug!(tenant = %state.tenant.name, %owner, %until, "kept by another replica");
+                return result;
+            }
             Ok(report) => {
                 *state.listed.lock().unwrap_or_else(|e| e.into_inner()) =
                     Some(std::time::Instant::now());
@@ -338,7 +422,21 @@ impl Keeper {
     pub async fn renew_due(&self, index: usize) -> Result<Report, KeeperError> {
         let state = &self.tenants[index];
         let t = &state.tenant;
+        self.hold(t).await?;
         let mut rows = self.store.rows(&t.name).await?;
+        // A subscription to create (recorded gone by a lifecycle event another replica
+        // received, or never created): that takes List, a full round.
+        let remembered: std::collections::HashSet<&str> = rows
+            .iter()
+            .filter(|r| r.graph_id.is_some())
+            .map(|r| r.name.as_str())
+            .collect();
+        if t.wanted
+            .iter()
+            .any(|w| !remembered.contains(w.name.as_str()))
+        {
+            return self.reconcile(index).await;
+        }
         // The subscription nearest its expiry is read first: Graph's answer gives its
         // time (its `Date`: the client's clock follows Graph's), and whether the most
         // urgent one still exists. One request, paced with writes, not with List.
@@ -520,7 +618,7 @@ impl Keeper {
         deletes: &[(Option<String>, String, Why, bool)],
         now: DateTime<Utc>,
         report: &mut Report,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<String>, KeeperError> {
         let intents: Vec<Change> = deletes
             .iter()
             .filter_map(|(name, ..)| name.clone())
@@ -588,9 +686,10 @@ impl Keeper {
         renewals: &[(String, String, DateTime<Utc>)],
         now: DateTime<Utc>,
         report: &mut Report,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<String>, KeeperError> {
         let mut gone = Vec::new();
         for chunk in renewals.chunks(CHUNK) {
+            self.hold(t).await?;
             let intents: Vec<Change> = chunk
                 .iter()
                 .map(|(name, ..)| Change::Intend {
@@ -659,7 +758,7 @@ impl Keeper {
         names: &[String],
         now: DateTime<Utc>,
         report: &mut Report,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), KeeperError> {
         let wanted: HashMap<&str, &Wanted> =
             t.wanted.iter().map(|w| (w.name.as_str(), w)).collect();
         let names: Vec<&Wanted> = names
@@ -667,6 +766,7 @@ impl Keeper {
             .filter_map(|n| wanted.get(n.as_str()).copied())
             .collect();
         for chunk in names.chunks(CHUNK) {
+            self.hold(t).await?;
             let intents: Vec<Change> = chunk
                 .iter()
                 .map(|w| Change::IntendCreate {
@@ -841,6 +941,10 @@ impl Keeper {
                         };
                         let wait = match result {
                             Ok(report) => keeper.wait_after(index, report.next_review),
+                            // Another replica's: look again when its lease ends.
+                            Err(KeeperError::Leased { until, .. }) => {
+                                keeper.wait_after(index, Some(until))
+                            }
                             Err(_) => keeper.backoff(index),
                         };
                         woken = false;
@@ -856,6 +960,7 @@ impl Keeper {
         for task in tasks {
             let _ = task.await;
         }
+        self.release().await;
     }
 
     fn wait_after(&self, index: usize, next_review: Option<DateTime<Utc>>) -> StdDuration {

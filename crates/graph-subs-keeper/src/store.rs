@@ -18,9 +18,10 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor as _, Row as _};
 
 /// The schema, version by version. Never edit a released one: add the next.
-pub const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE IF NOT EXISTS keeper_subscriptions (
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE IF NOT EXISTS keeper_subscriptions (
         tenant TEXT NOT NULL,
         name TEXT NOT NULL,
         fingerprint TEXT NOT NULL,
@@ -30,11 +31,20 @@ pub const MIGRATIONS: &[(i64, &str)] = &[(
         intent_at TEXT NOT NULL,
         last_outcome TEXT,
         last_error TEXT,
-        owner TEXT,
-        lease_until TEXT,
         PRIMARY KEY (tenant, name)
     )",
-)];
+    ),
+    // Which replica works on a tenant, until when (Graph's time): `docs/keeper.md`,
+    // *Several replicas*.
+    (
+        2,
+        "CREATE TABLE IF NOT EXISTS keeper_leases (
+        tenant TEXT NOT NULL PRIMARY KEY,
+        owner TEXT NOT NULL,
+        lease_until TEXT NOT NULL
+    )",
+    ),
+];
 
 /// Why the store cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -432,6 +442,56 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         found.as_ref().map(row).transpose()
+    }
+
+    /// Takes or extends `owner`'s lease on `tenant` until `until`, if no other replica
+    /// holds one past `now`: one statement, so two replicas cannot both win. Returns the
+    /// holder and its lease's end when another replica has it.
+    pub async fn claim(
+        &self,
+        tenant: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        let taken = sqlx::query(
+            "INSERT INTO keeper_leases (tenant, owner, lease_until) VALUES ($1, $2, $3)
+             ON CONFLICT (tenant) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
+             WHERE keeper_leases.owner = excluded.owner OR keeper_leases.lease_until < $4",
+        )
+        .bind(tenant)
+        .bind(owner)
+        .bind(text(until))
+        .bind(text(now))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if taken == 1 {
+            return Ok(None);
+        }
+        let holder = sqlx::query("SELECT owner, lease_until FROM keeper_leases WHERE tenant = $1")
+            .bind(tenant)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match holder {
+            Some(row) => {
+                let until: String = row.try_get("lease_until")?;
+                Some((row.try_get("owner")?, time(&until).unwrap_or_default()))
+            }
+            // Released between the two statements: free, but not ours yet.
+            None => Some((String::new(), now)),
+        })
+    }
+
+    /// Gives up `owner`'s lease on `tenant` (at a stop), so another replica takes it at
+    /// once.
+    pub async fn release(&self, tenant: &str, owner: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM keeper_leases WHERE tenant = $1 AND owner = $2")
+            .bind(tenant)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Closes the pool (SQLite checkpoints its WAL).

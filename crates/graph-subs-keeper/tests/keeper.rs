@@ -14,7 +14,7 @@ use graph_subs_core::notification::{LifecycleEvent, LifecycleNotification};
 use graph_subs_core::subscription::{Timestamp, Unknown};
 use graph_subs_emulator::{App, DEFAULT_TENANT_ID, Emulator, RunningEmulator, Throttle, TokenSpec};
 use graph_subs_keeper::config::{self, Sources};
-use graph_subs_keeper::run::{Keeper, Report};
+use graph_subs_keeper::run::{Keeper, KeeperError, Replica, Report};
 use graph_subs_keeper::setup;
 use graph_subs_keeper::store::{Change, State, Store};
 use serde_json::{Value, json};
@@ -141,11 +141,20 @@ token_env = "FABRIKAM_TOKEN"
 
     /// A keeper for `text`, which must check without errors.
     async fn keeper(&self, text: &str) -> Keeper {
+        self.replica(text, None).await
+    }
+
+    /// A keeper for `text`, one of several replicas when `replica` is given.
+    async fn replica(&self, text: &str, replica: Option<&str>) -> Keeper {
         let now = self.emulator.now();
         let checked = config::check(text, self.dir.path(), &self.sources, now);
         assert!(!checked.has_errors(), "{:#?}", checked.problems);
         let tenants = setup::tenants(&checked, self.dir.path(), &self.sources).unwrap();
-        let settings = setup::settings(&checked, std::time::Duration::from_secs(300));
+        let mut settings = setup::settings(&checked, std::time::Duration::from_secs(300));
+        settings.replica = replica.map(|id| Replica {
+            id: id.to_owned(),
+            lease: chrono::Duration::seconds(60),
+        });
         let store = Store::open(&self.store_url, now).await.unwrap();
         Keeper::new(store, tenants, settings)
     }
@@ -556,4 +565,122 @@ async fn a_create_cut_short_by_a_crash_is_adopted_not_repeated() {
         created
     );
     assert_eq!(f.graph(APP).await.len(), 1);
+}
+
+/// Three replicas on one PostgreSQL, one of them killed every simulated hour for a day:
+/// each tenant is worked on by one replica at a time (no subscription renewed by two in
+/// the same round), a dead replica's tenants are taken over once its lease ends, and
+/// nothing lapses.
+#[tokio::test]
+async fn replicas_share_tenants_through_leases_and_take_over_from_a_dead_one() {
+    let pg = support::Postgres::start();
+    let f = fixture(Some(pg.url.clone())).await;
+    let text = f.config(
+        false,
+        &[subscription("ada-mail", "users/ada/messages", "")],
+        &[subscription(
+            "ada-presence",
+            "communications/presences/ada",
+            "",
+        )],
+    );
+    let mut replicas = Vec::new();
+    for id in ["a", "b", "c"] {
+        replicas.push(f.replica(&text, Some(id)).await);
+    }
+    let mut next_id = 0;
+    let start = {
+        let reports: Vec<_> =
+            futures_util::future::join_all(replicas.iter().map(|r| r.reconcile_all())).await;
+        // One replica took both tenants (the first to ask); the others were told who.
+        let done: Vec<_> = reports.iter().filter(|r| r.is_ok()).collect();
+        assert_eq!(done.len(), 1, "{reports:?}");
+        assert!(
+            reports
+                .iter()
+                .filter_map(|r| r.as_ref().err())
+                .all(|e| matches!(e, KeeperError::Leased { .. }))
+        );
+        ids(&replicas[0]).await
+    };
+    assert_eq!(start.len(), 2);
+
+    let step = 15 * 60;
+    let mut takeovers = 0;
+    let mut renewals = 0;
+    for i in 1..=(24 * 4) {
+        f.advance(step).await;
+        if i % 4 == 0 {
+            // The replica holding the leases dies (no release); a new one starts.
+            let holder = replicas
+                .iter()
+                .position(|r| {
+                    r.metrics()
+                        .render(f.emulator.now())
+                        .contains("lease_held{tenant=\"contoso\"} 1")
+                })
+                .expect("a replica holds contoso's lease");
+            replicas.remove(holder);
+            next_id += 1;
+            replicas.push(f.replica(&text, Some(&format!("new-{next_id}"))).await);
+            takeovers += 1;
+        }
+        // Every replica tries each tenant; per tenant, exactly one works.
+        for tenant in 0..2 {
+            let mut worked_by = 0;
+            for replica in &replicas {
+                match replica.renew_due(tenant).await {
+                    Ok(report) => {
+                        assert_eq!(
+                            (report.created, report.failed),
+                            (0, 0),
+                            "step {i}: {report:?}"
+                        );
+                        worked_by += 1;
+                        renewals += report.renewed;
+                    }
+                    Err(KeeperError::Leased { .. }) => {}
+                    Err(e) => panic!("step {i}: {e}"),
+                }
+            }
+            assert_eq!(
+                worked_by, 1,
+                "step {i}: tenant {tenant} worked on by {worked_by} replicas"
+            );
+        }
+    }
+    assert_eq!(takeovers, 24);
+    // Presence about twice an hour for a day.
+    assert!(renewals >= 24, "{renewals} renewals");
+    assert_eq!(
+        ids(&replicas[0]).await,
+        start,
+        "nothing lapsed, nothing created again"
+    );
+    let graph = f.graph(APP).await;
+    assert!(
+        graph.keys().all(|id| start.values().any(|v| v == id)),
+        "{graph:#?}"
+    );
+    // A stopping replica releases its leases: another takes the tenant at once.
+    let holder = replicas
+        .iter()
+        .position(|r| {
+            r.metrics()
+                .render(f.emulator.now())
+                .contains("lease_held{tenant=\"contoso\"} 1")
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "{}",
+                replicas
+                    .iter()
+                    .map(|r| r.metrics().render(f.emulator.now()))
+                    .collect::<Vec<_>>()
+                    .join("\n----\n")
+            )
+        });
+    replicas[holder].release().await;
+    let other = (holder + 1) % replicas.len();
+    replicas[other].reconcile(0).await.unwrap();
 }
