@@ -4,8 +4,10 @@
 //!   its line, with a hint.
 //! - `keep run CONFIG` keeps its subscriptions alive until Ctrl-C or SIGTERM (or for
 //!   one round with `--once`), remembering in `--store`; with `--listen`, it serves the
-//!   receiver (lifecycle events drive it at once; change notifications become JSON
-//!   lines on `--out`) and `/healthz`, `/readyz`, `/metrics`.
+//!   receiver (Graph's validation of the notification URLs answered; lifecycle events
+//!   drive it at once; change notifications become JSON lines on `--out`) and
+//!   `/healthz`, `/readyz`, `/metrics`. A PostgreSQL store makes each process a
+//!   replica: a tenant is worked on by the holder of its lease.
 //! - `keep status` shows what the store remembers.
 //!
 //! **Decisions.** The store defaults to `graph-subs-keeper.db` beside the configuration
@@ -69,14 +71,22 @@ struct RunArgs {
     listen: Option<SocketAddr>,
     /// Where change notifications received with --listen go, one JSON line each: a file
     /// (appended to) or - for standard output.
-    #[arg(long, default_value = "-", value_name = "FILE|-", requires = "listen")]
+    #[arg(
+        long,
+        default_value = "-",
+        value_name = "FILE|-",
+        requires = "listen",
+        conflicts_with = "once"
+    )]
     out: String,
     /// The longest time between two lists of Graph's subscriptions (renewals happen when
     /// due, whatever this is): `5m`, `30s`.
     #[arg(long, default_value = "5m", value_name = "DUR", value_parser = crate::manage::parse_duration)]
     interval: chrono::Duration,
-    /// One round for each tenant, a summary on stdout, then exit (1 if a call failed).
-    #[arg(long, conflicts_with = "listen")]
+    /// One round for each tenant, a summary on stdout, then exit: 1 if a call failed, 4
+    /// if a tenant could not be listed. With --listen, the receiver answers Graph's
+    /// validation of the notification URLs during the round.
+    #[arg(long)]
     once: bool,
     /// With --once: the summary as JSON.
     #[arg(long, requires = "once")]
@@ -321,9 +331,6 @@ fn keep_run(
     runtime.block_on(async {
         let store = Store::open(&url, now).await.map_err(store_error)?;
         let keeper = Keeper::new(store, tenants, settings);
-        if args.once {
-            return once(&keeper, args.json, out).await;
-        }
         let live = LiveClientStates::new();
         let keeper = Arc::new(keeper.with_client_states(live.clone()));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -349,6 +356,14 @@ fn keep_run(
                 let _ = stopped.wait_for(|s| *s).await;
             })));
             events = Some((receiver, receiver_events));
+        }
+        if args.once {
+            let exit = once(&keeper, args.json, out).await;
+            let _ = stop_tx.send(true);
+            if let Some(server) = server {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
+            }
+            return exit;
         }
         let loop_task = tokio::spawn(keeper.clone().run(stop_rx));
         let stop = crate::stop_signal();
@@ -407,7 +422,7 @@ fn keep_run(
 /// `--once`: one full round per tenant, and what it did.
 async fn once(keeper: &Keeper, json: bool, out: &mut dyn Write) -> Result<Exit, Report> {
     let mut rows = Vec::new();
-    let mut failed = false;
+    let (mut failed, mut unreachable) = (false, false);
     for (index, name) in keeper.tenant_names().iter().enumerate() {
         match keeper.reconcile(index).await {
             Ok(round) => {
@@ -415,7 +430,7 @@ async fn once(keeper: &Keeper, json: bool, out: &mut dyn Write) -> Result<Exit, 
                 rows.push((name.to_string(), Ok(round)));
             }
             Err(e) => {
-                failed = true;
+                unreachable = true;
                 rows.push((name.to_string(), Err(e.to_string())));
             }
         }
@@ -434,8 +449,11 @@ async fn once(keeper: &Keeper, json: bool, out: &mut dyn Write) -> Result<Exit, 
                 Err(e) => json!({"tenant": name, "ok": false, "error": e}),
             })
             .collect();
-        serde_json::to_writer_pretty(&mut *out, &json!({ "ok": !failed, "tenants": tenants }))
-            .map_err(std::io::Error::from)?;
+        serde_json::to_writer_pretty(
+            &mut *out,
+            &json!({ "ok": !failed && !unreachable, "tenants": tenants }),
+        )
+        .map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else {
         for (name, result) in &rows {
@@ -456,7 +474,13 @@ async fn once(keeper: &Keeper, json: bool, out: &mut dyn Write) -> Result<Exit, 
             }
         }
     }
-    Ok(if failed { Exit::Failure } else { Exit::Success })
+    Ok(if unreachable {
+        Exit::Failure
+    } else if failed {
+        Exit::No
+    } else {
+        Exit::Success
+    })
 }
 
 fn status(args: &StatusArgs, out: &mut dyn Write, now: DateTime<Utc>) -> Result<Exit, Report> {
