@@ -285,9 +285,10 @@ fn keep_run(
 ) -> Result<Exit, Report> {
     let (text, folder) = read_config(&args.config)?;
     let checked = config::check(&text, &folder, &config::System, now);
-    if checked.has_errors() {
+    let blocking = checked.blocking_run();
+    if !blocking.is_empty() {
         let name = args.config.display().to_string();
-        for problem in &checked.problems {
+        for problem in blocking {
             write!(err, "{}", problem.render(&name))?;
         }
         return Err(Report::new(
@@ -333,6 +334,7 @@ fn keep_run(
         let keeper = Keeper::new(store, tenants, settings);
         let live = LiveClientStates::new();
         let keeper = Arc::new(keeper.with_client_states(live.clone()));
+        keeper.share_remembered().await.map_err(store_error)?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut server = None;
         let mut events = None;

@@ -355,6 +355,26 @@ client_state_file = "client-state"
         );
         assert!(!table.contains(STATE), "{table}");
 
+        // A secret declared but missing here (a warning for `keep check`, which may run
+        // elsewhere) stops `keep run`: it would replace every subscription with one
+        // without a clientState.
+        let original = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(
+            &config,
+            original.replace(
+                "client_state_file = \"client-state\"",
+                "client_state_env = \"GRAPH_SUBS_TEST_UNSET_STATE\"",
+            ),
+        )
+        .unwrap();
+        let (code, _, err) = keep(&["run", path, "--once"]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains("GRAPH_SUBS_TEST_UNSET_STATE") && err.contains("did not start"),
+            "{err}"
+        );
+        std::fs::write(&config, original).unwrap();
+
         // A configuration with errors does not start.
         std::fs::write(
             &config,

@@ -317,8 +317,15 @@ impl ServerClock {
         let offset = (date.with_timezone(&Utc) + chrono::Duration::milliseconds(500) - received)
             .num_milliseconds();
         let offset = if offset.abs() < 1_000 { 0 } else { offset };
-        self.offset_millis
-            .store(offset, std::sync::atomic::Ordering::Relaxed);
+        let before = self
+            .offset_millis
+            .swap(offset, std::sync::atomic::Ordering::Relaxed);
+        if (offset - before).abs() > 60_000 {
+            tracing::info!(
+                offset_seconds = offset / 1000,
+                "Graph's clock is this far ahead of this machine's (negative: behind); the client follows Graph's"
+            );
+        }
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -547,14 +554,18 @@ impl GraphClient {
             let status = response.status();
             let headers = response.headers().clone();
             let body = response.bytes().await.map_err(|e| transport(&e))?;
-            self.inner.clock.observe(&headers, received);
+            // Graph's answers carry Graph's time; a proxy's error page (407, 5xx) may
+            // carry the proxy's.
+            if status.as_u16() < 500 && status != StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+                self.inner.clock.observe(&headers, received);
+            }
             tracing::debug!(method = %call.method, url = %redacted, status = status.as_u16(), "graph");
             // A token Graph refuses may only look fresh to this machine's clock, or have
             // been revoked: one new token, once, before the 401 is an answer.
             if status == StatusCode::UNAUTHORIZED && !refreshed {
                 refreshed = true;
                 tracing::info!("Graph refused the token (401); getting a new one");
-                self.inner.tokens.reject(&token).await;
+                self.inner.tokens.reject(&token, self.now()).await;
                 continue;
             }
             return Ok((status, headers, body.to_vec()));

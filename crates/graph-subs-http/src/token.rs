@@ -105,17 +105,23 @@ pub enum TokenError {
 /// while a new one is fetched: one refresh is in flight, and whoever waited takes its
 /// token.
 #[derive(Debug, Default)]
-struct Cache(Mutex<Option<AccessToken>>);
+struct Cache(Mutex<Option<(AccessToken, std::time::Instant)>>);
+
+/// A token younger than this, and not expired by Graph's clock, is not dropped when
+/// Graph refuses it: a new one would be refused too (no consent, a wrong audience), and
+/// every call would fetch one.
+const REJECT_AFTER: Duration = Duration::from_secs(30);
 
 impl Cache {
     /// Drops the cached token if it is `rejected` (another caller may already have
-    /// replaced it: then the new one stays).
-    async fn reject(&self, rejected: &AccessToken) {
+    /// replaced it: then the new one stays), and either expired at Graph's `now` or not
+    /// just fetched.
+    async fn reject(&self, rejected: &AccessToken, now: DateTime<Utc>) {
         let mut cached = self.0.lock().await;
-        if cached
-            .as_ref()
-            .is_some_and(|t| t.secret() == rejected.secret())
-        {
+        if cached.as_ref().is_some_and(|(t, fetched)| {
+            t.secret() == rejected.secret()
+                && (t.expires_at.is_some_and(|at| at <= now) || fetched.elapsed() >= REJECT_AFTER)
+        }) {
             *cached = None;
         }
     }
@@ -125,11 +131,11 @@ impl Cache {
         F: std::future::Future<Output = Result<AccessToken, TokenError>>,
     {
         let mut cached = self.0.lock().await;
-        if let Some(token) = cached.as_ref().filter(|t| t.fresh_at(Utc::now())) {
+        if let Some((token, _)) = cached.as_ref().filter(|(t, _)| t.fresh_at(Utc::now())) {
             return Ok(token.clone());
         }
         let token = fetch.await?;
-        *cached = Some(token.clone());
+        *cached = Some((token.clone(), std::time::Instant::now()));
         Ok(token)
     }
 }
@@ -139,12 +145,13 @@ pub trait TokenProvider: Send + Sync + fmt::Debug {
     /// A token valid for a while yet.
     fn token(&self) -> BoxFuture<'_, Result<AccessToken, TokenError>>;
 
-    /// Graph refused `token` (401): a provider that caches drops it, so that the next
-    /// [`TokenProvider::token`] fetches a new one. The token's own expiry is only a
-    /// guess made with this machine's clock; Graph judges it with its own, and may have
-    /// revoked it. The default does nothing (a static token cannot be renewed).
-    fn reject<'a>(&'a self, token: &'a AccessToken) -> BoxFuture<'a, ()> {
-        let _ = token;
+    /// Graph refused `token` (401) at its time `now`: a provider that caches drops it,
+    /// so that the next [`TokenProvider::token`] fetches a new one, if it has expired by
+    /// Graph's clock or was fetched a while ago (Graph may have revoked it). The token's
+    /// own expiry is only a guess made with this machine's clock. The default does
+    /// nothing (a static token cannot be renewed).
+    fn reject<'a>(&'a self, token: &'a AccessToken, now: DateTime<Utc>) -> BoxFuture<'a, ()> {
+        let _ = (token, now);
         Box::pin(async {})
     }
 }
@@ -290,8 +297,8 @@ impl TokenProvider for ClientCredentials {
         Box::pin(self.cache.get_or_fetch(self.fetch()))
     }
 
-    fn reject<'a>(&'a self, token: &'a AccessToken) -> BoxFuture<'a, ()> {
-        Box::pin(self.cache.reject(token))
+    fn reject<'a>(&'a self, token: &'a AccessToken, now: DateTime<Utc>) -> BoxFuture<'a, ()> {
+        Box::pin(self.cache.reject(token, now))
     }
 }
 
@@ -370,8 +377,8 @@ impl TokenProvider for AzureCli {
         Box::pin(self.cache.get_or_fetch(self.fetch()))
     }
 
-    fn reject<'a>(&'a self, token: &'a AccessToken) -> BoxFuture<'a, ()> {
-        Box::pin(self.cache.reject(token))
+    fn reject<'a>(&'a self, token: &'a AccessToken, now: DateTime<Utc>) -> BoxFuture<'a, ()> {
+        Box::pin(self.cache.reject(token, now))
     }
 }
 
@@ -395,6 +402,37 @@ mod tests {
         assert!(
             shown.contains("https://graph.microsoft.com/.default"),
             "{shown}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_dropped_when_expired_by_graphs_clock_or_old_not_when_just_fetched()
+    {
+        let now = Utc::now();
+        let cache = Cache::default();
+        let fetch = |s: &str| {
+            let token = AccessToken::new(s, Some(now + chrono::Duration::hours(1)));
+            async move { Ok::<_, TokenError>(token) }
+        };
+        let first = cache.get_or_fetch(fetch("one")).await.unwrap();
+        // Just fetched and not expired at Graph's time: refusing it again and again (no
+        // consent) must not fetch a token per call.
+        cache.reject(&first, now).await;
+        assert_eq!(
+            cache.get_or_fetch(fetch("two")).await.unwrap().secret(),
+            "one"
+        );
+        // Expired by Graph's clock (the emulator's moved on, or this host's is slow).
+        cache.reject(&first, now + chrono::Duration::hours(2)).await;
+        assert_eq!(
+            cache.get_or_fetch(fetch("two")).await.unwrap().secret(),
+            "two"
+        );
+        // Another caller's older token refused: the new one stays.
+        cache.reject(&first, now + chrono::Duration::hours(2)).await;
+        assert_eq!(
+            cache.get_or_fetch(fetch("three")).await.unwrap().secret(),
+            "two"
         );
     }
 

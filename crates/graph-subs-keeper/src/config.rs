@@ -221,11 +221,11 @@ pub struct Wanted {
 
 impl std::fmt::Debug for Wanted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The body holds the clientState: never printed.
+        // The body holds the clientState, and the fingerprint is a digest of it (a weak
+        // clientState could be found from it): neither is printed.
         f.debug_struct("Wanted")
             .field("tenant", &self.tenant)
             .field("name", &self.name)
-            .field("fingerprint", &self.fingerprint)
             .finish_non_exhaustive()
     }
 }
@@ -271,6 +271,17 @@ impl Checked {
     /// Whether any problem is an error.
     pub fn has_errors(&self) -> bool {
         self.problems.iter().any(|p| p.severity == Severity::Error)
+    }
+
+    /// What stops the keeper from running on this file: every error, and every secret
+    /// declared but not found (a warning for `keep check`, which may run elsewhere). A
+    /// keeper started without a declared `clientState` would replace every subscription
+    /// with one that has none.
+    pub fn blocking_run(&self) -> Vec<&Problem> {
+        self.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error || p.code == "config-secret")
+            .collect()
     }
 
     /// How many tenants and subscriptions the file names.

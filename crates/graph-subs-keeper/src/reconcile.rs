@@ -9,11 +9,14 @@
 //! 1. A desired subscription whose remembered Graph id is in the List answer is **kept**:
 //!    renewed when the core's renewal plan says so, **replaced** (deleted, then created)
 //!    when its spec changed.
-//! 2. A desired subscription without a live Graph id is **adopted** when List shows one of
-//!    this app that Graph would call its duplicate (the core's `same_duplicate_target`:
-//!    the keeper crashed between creating it and recording it) with the same notification
-//!    URL; **replaced** when that duplicate has another URL (a create would be refused);
-//!    else **created** (again, after a 404 or `subscriptionRemoved`).
+//! 2. A desired subscription without a live Graph id, when List shows one of this app
+//!    that Graph would call its duplicate (the core's `same_duplicate_target`; a create
+//!    would be refused): if the store's row says a create was under way (the keeper
+//!    crashed between creating it and recording it), it is **adopted** (same
+//!    notification URL) or **replaced** (another URL); if not, it is someone else's: it is
+//!    **replaced** only with `prune = true`, else reported as a **conflict** and left
+//!    alone. Without such a duplicate, it is **created** (again, after a 404 or
+//!    `subscriptionRemoved`).
 //! 3. A remembered subscription no longer desired is **deleted** when Graph still has it,
 //!    else **forgotten**.
 //! 4. A subscription of this app that the keeper neither remembers nor adopted is
@@ -52,8 +55,11 @@ pub struct Remembered {
     pub name: String,
     /// Graph's id, once the create answered.
     pub graph_id: Option<String>,
-    /// The spec it was created with.
+    /// The spec it was created with (or is being created with).
     pub fingerprint: String,
+    /// A create was under way when this was read (its intent written, its outcome not):
+    /// Graph may have the subscription.
+    pub creating: bool,
 }
 
 /// Why a subscription is deleted.
@@ -88,6 +94,15 @@ pub enum Action {
         graph_id: String,
         /// The new expiration.
         to: DateTime<Utc>,
+    },
+    /// Graph has a subscription of this app to the same resource and change types, not
+    /// created by this keeper: `name` cannot be created while it exists, and it is left
+    /// alone (`prune = false`).
+    Conflict {
+        /// The desired subscription.
+        name: String,
+        /// Graph's id of the other one.
+        graph_id: String,
     },
     /// Delete `graph_id`, then create `name` from its new spec.
     Replace {
@@ -189,18 +204,19 @@ pub fn plan(
                             &d.change_type,
                         )
                 });
+                let ours_in_flight = memory.get(d.name.as_str()).is_some_and(|r| r.creating);
                 match found {
                     Some(s) => {
                         claimed.insert(s.id.as_str());
                         let graph_id = s.id.clone();
                         let name = d.name.clone();
-                        actions.push(
-                            if s.notification_url.as_str() == d.notification_url.trim() {
-                                Action::Adopt { name, graph_id }
-                            } else {
-                                Action::Replace { name, graph_id }
-                            },
-                        );
+                        let same_url = s.notification_url.as_str() == d.notification_url.trim();
+                        actions.push(match (ours_in_flight, same_url) {
+                            (true, true) => Action::Adopt { name, graph_id },
+                            (true, false) => Action::Replace { name, graph_id },
+                            (false, _) if prune => Action::Replace { name, graph_id },
+                            (false, _) => Action::Conflict { name, graph_id },
+                        });
                     }
                     None => actions.push(Action::Create {
                         name: d.name.clone(),
@@ -286,6 +302,8 @@ mod tests {
             name: name.into(),
             graph_id: id.map(str::to_owned),
             fingerprint: format!("fp-{name}"),
+            // No id yet: its create was under way.
+            creating: id.is_none(),
         }
     }
 
@@ -388,8 +406,33 @@ mod tests {
         let mut d = desired("mail", "users/ada/messages");
         d.notification_url = "https://hooks.example.com/moved".into();
         let o = [live("g7", "users/ada/messages", APP, Duration::days(2))];
+        let r = [remembered("mail", None)];
         assert_eq!(
-            run(&[d], &[], &o, false),
+            run(std::slice::from_ref(&d), &r, &o, false),
+            [Action::Replace {
+                name: "mail".into(),
+                graph_id: "g7".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn someone_elses_duplicate_is_a_conflict_unless_pruning() {
+        // Same app, same resource, not created by this keeper (no row): another keeper's
+        // (staging), or an admin's. Neither adopted nor deleted without prune.
+        let d = [desired("mail", "users/ada/messages")];
+        let o = [live("g7", "users/ada/messages", APP, Duration::days(2))];
+        let conflict = [Action::Conflict {
+            name: "mail".into(),
+            graph_id: "g7".into(),
+        }];
+        assert_eq!(run(&d, &[], &o, false), conflict);
+        // A row that is not creating (its last id gone) does not make it ours either.
+        let mut r = remembered("mail", None);
+        r.creating = false;
+        assert_eq!(run(&d, &[r], &o, false), conflict);
+        assert_eq!(
+            run(&d, &[], &o, true),
             [Action::Replace {
                 name: "mail".into(),
                 graph_id: "g7".into()

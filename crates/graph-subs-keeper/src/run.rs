@@ -48,6 +48,9 @@ use crate::store::{Change, State, Store, StoreError};
 /// How much earlier than Graph's `Date` the keeper takes `now` to be.
 pub const CLOCK_TOLERANCE: Duration = Duration::seconds(60);
 
+/// How soon a round with failed calls is followed by another, whatever the interval.
+pub const RETRY_FAILED: Duration = Duration::seconds(60);
+
 /// How many creates or deletes of a tenant are in flight at once.
 const CONCURRENCY: usize = 8;
 
@@ -244,6 +247,20 @@ impl Keeper {
     pub fn with_client_states(mut self, states: LiveClientStates) -> Keeper {
         self.client_states = Some(states);
         self
+    }
+
+    /// Puts the ids the store remembers in the receiver's client states: at start,
+    /// before the first round, so that notifications for subscriptions created by an
+    /// earlier run are accepted from the first moment.
+    pub async fn share_remembered(&self) -> Result<(), StoreError> {
+        if self.client_states.is_none() {
+            return Ok(());
+        }
+        for state in &self.tenants {
+            let rows = self.store.rows(&state.tenant.name).await?;
+            self.share_states(state, &rows);
+        }
+        Ok(())
     }
 
     /// Puts `tenant`'s current ids in the receiver's client states, and takes out the
@@ -495,7 +512,11 @@ impl Keeper {
         let renewals: Vec<(String, String, DateTime<Utc>)> = plan
             .renew
             .iter()
-            .map(|r| (names[r.id].clone(), r.id.to_owned(), r.new_expiration))
+            .map(|r| {
+                let name = names[r.id].clone();
+                let to = renewal_target(wanted.get(name.as_str()), r.new_expiration, now);
+                (name, r.id.to_owned(), to)
+            })
             .collect();
         let mut creates = gone_now;
         creates.extend(self.renew(t, &renewals, now, &mut report).await?);
@@ -513,6 +534,7 @@ impl Keeper {
             .collect();
         self.store.write(&t.name, &lapsed, now).await?;
         self.create(t, &creates, now, &mut report).await?;
+        retry_soon(&mut report, now);
         if let Ok(rows) = self.store.rows(&t.name).await {
             self.metrics.tenant_rows(&t.name, &rows);
             self.share_states(state, &rows);
@@ -538,8 +560,11 @@ impl Keeper {
                 name: r.name.clone(),
                 graph_id: r.graph_id.clone(),
                 fingerprint: r.fingerprint.clone(),
+                creating: r.state == State::Creating,
             })
             .collect();
+        let by_name: HashMap<&str, &crate::store::Row> =
+            rows.iter().map(|r| (r.name.as_str(), r)).collect();
         let desired: Vec<_> = t.wanted.iter().map(Wanted::desired).collect();
         let plan = reconcile::plan(
             &desired,
@@ -562,27 +587,57 @@ impl Keeper {
         let mut creates = Vec::new();
         let mut renewals = Vec::new();
         let mut deletes = Vec::new();
+        let mut forgets = Vec::new();
         let mut done = Vec::new();
         for action in plan.actions {
             match action {
                 Action::Create { name } => creates.push(name),
                 Action::Adopt { name, graph_id } => {
-                    let (Some(w), Some(s)) =
-                        (wanted.get(name.as_str()), live.get(graph_id.as_str()))
+                    let (Some(row), Some(s)) =
+                        (by_name.get(name.as_str()), live.get(graph_id.as_str()))
                     else {
                         continue;
                     };
-                    tracing::info!(tenant = %t.name, %name, %graph_id, "adopted a subscription Graph has");
+                    tracing::info!(tenant = %t.name, %name, %graph_id, "adopted the subscription a create cut short had made");
+                    // The spec it was created from is the intent's: if the configuration
+                    // changed since, the next round replaces it.
                     done.push(Change::Active {
-                        name,
-                        fingerprint: w.fingerprint.clone(),
+                        name: name.clone(),
+                        fingerprint: row.fingerprint.clone(),
                         graph_id,
                         expires_at: s.expiration_date_time.get(),
                         outcome: "adopted",
                     });
+                    if let Some(kind) = wanted.get(name.as_str()).and_then(|w| kind_of(w)) {
+                        let review = s.expiration_date_time.get()
+                            - self
+                                .settings
+                                .policy
+                                .margin(kind, s.include_resource_data == Some(true));
+                        report.next_review =
+                            Some(report.next_review.map_or(review, |r| r.min(review)));
+                    }
                     report.adopted += 1;
                 }
-                Action::Renew { name, graph_id, to } => renewals.push((name, graph_id, to)),
+                Action::Conflict { name, graph_id } => {
+                    let Some(w) = wanted.get(name.as_str()) else {
+                        continue;
+                    };
+                    tracing::warn!(tenant = %t.name, %name, %graph_id, "another subscription of this app watches the same resource and change types: left alone (prune = false), and this one cannot be created");
+                    self.metrics.failure("create", "conflict");
+                    done.push(Change::Blocked {
+                        name,
+                        fingerprint: w.fingerprint.clone(),
+                        error: format!(
+                            "subscription {graph_id} of this app, not created by this keeper, already watches this resource and change types: delete it, or set prune = true to replace it"
+                        ),
+                    });
+                    report.failed += 1;
+                }
+                Action::Renew { name, graph_id, to } => {
+                    let to = renewal_target(wanted.get(name.as_str()), to, now);
+                    renewals.push((name, graph_id, to));
+                }
                 Action::Replace { name, graph_id } => {
                     deletes.push((Some(name), graph_id, Why::Undesired, true));
                 }
@@ -591,12 +646,61 @@ impl Keeper {
                     name,
                     why,
                 } => deletes.push((name, graph_id, why, false)),
-                Action::Forget { name } => {
+                Action::Forget { name } => forgets.push(name),
+            }
+        }
+        // List can lag behind Graph: a remembered id it did not show is looked up before
+        // it is taken for gone (created again, or forgotten).
+        let mut confirmed_creates = Vec::new();
+        for name in creates {
+            match by_name.get(name.as_str()).and_then(|r| r.graph_id.clone()) {
+                None => confirmed_creates.push(name),
+                Some(id) => match t.client.get(&id).await {
+                    Err(GraphError::NotFound { .. }) => {
+                        done.push(Change::Gone {
+                            name: name.clone(),
+                            outcome: "not-found",
+                        });
+                        confirmed_creates.push(name);
+                    }
+                    Ok(s) if s.expiration_date_time.get() <= now => {
+                        done.push(Change::Gone {
+                            name: name.clone(),
+                            outcome: "expired",
+                        });
+                        confirmed_creates.push(name);
+                    }
+                    Ok(_) => {
+                        tracing::info!(tenant = %t.name, %name, %id, "not in List yet, but Graph has it: kept");
+                    }
+                    Err(e) => {
+                        tracing::warn!(tenant = %t.name, %name, %id, error = %e, "cannot tell whether it still exists: next round");
+                        report.failed += 1;
+                    }
+                },
+            }
+        }
+        for name in forgets {
+            let id = by_name.get(name.as_str()).and_then(|r| r.graph_id.clone());
+            match id {
+                Some(id) => match t.client.get(&id).await {
+                    Ok(_) => deletes.push((Some(name), id, Why::Undesired, false)),
+                    Err(GraphError::NotFound { .. }) => {
+                        done.push(Change::Forget { name });
+                        report.forgotten += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(tenant = %t.name, %name, %id, error = %e, "cannot tell whether it still exists: next round");
+                        report.failed += 1;
+                    }
+                },
+                None => {
                     done.push(Change::Forget { name });
                     report.forgotten += 1;
                 }
             }
         }
+        let creates = confirmed_creates;
         self.store.write(&t.name, &done, now).await?;
         self.metrics.count("adopted", report.adopted);
 
@@ -608,6 +712,7 @@ impl Keeper {
         creates_now.extend(replaced);
         creates_now.extend(gone);
         self.create(t, &creates_now, now, &mut report).await?;
+        retry_soon(&mut report, now);
         Ok(report)
     }
 
@@ -920,6 +1025,9 @@ impl Keeper {
     /// task, at its next renewal, at the poll interval, or when woken; a round in flight
     /// is finished before stopping.
     pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        if let Err(e) = self.share_remembered().await {
+            tracing::warn!(error = %e, "cannot read the store");
+        }
         let tasks: Vec<_> = (0..self.tenants.len())
             .map(|index| {
                 let keeper = self.clone();
@@ -935,7 +1043,17 @@ impl Keeper {
                         let full = woken
                             || listed.is_none_or(|at| at.elapsed() >= keeper.settings.interval);
                         let result = if full {
-                            keeper.reconcile(index).await
+                            match keeper.reconcile(index).await {
+                                // Without List nothing new is decided, but what the store
+                                // knows is still renewed.
+                                Err(e @ KeeperError::List { .. }) => {
+                                    if let Err(also) = keeper.renew_due(index).await {
+                                        tracing::warn!(error = %also, "renewals from the store failed too");
+                                    }
+                                    Err(e)
+                                }
+                                other => other,
+                            }
                         } else {
                             keeper.renew_due(index).await
                         };
@@ -976,6 +1094,29 @@ impl Keeper {
         let failures = self.tenants[index].failures.load(Ordering::Relaxed).min(16);
         let base = StdDuration::from_secs(1) * 2u32.saturating_pow(failures);
         base.min(self.settings.interval)
+    }
+}
+
+/// A round with failed calls looks again within [`RETRY_FAILED`], not at the next
+/// interval: a renewal that failed half an hour before a presence subscription expires
+/// must not wait an hour.
+fn retry_soon(report: &mut Report, now: DateTime<Utc>) {
+    if report.failed > 0 {
+        let soon = now + CLOCK_TOLERANCE + RETRY_FAILED;
+        report.next_review = Some(report.next_review.map_or(soon, |r| r.min(soon)));
+    }
+}
+
+/// A renewal's target for `w`: the plan's, but not past the subscription's configured
+/// `lifetime` from now.
+fn renewal_target(
+    w: Option<&&Wanted>,
+    planned: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    match w {
+        Some(w) if w.lifetime.is_some() => planned.min(expiration(w, now)),
+        _ => planned,
     }
 }
 

@@ -31,11 +31,14 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         intent_at TEXT NOT NULL,
         last_outcome TEXT,
         last_error TEXT,
+        owner TEXT,
+        lease_until TEXT,
         PRIMARY KEY (tenant, name)
     )",
     ),
     // Which replica works on a tenant, until when (Graph's time): `docs/keeper.md`,
-    // *Several replicas*.
+    // *Several replicas*. (Leases are per tenant: version 1's `owner` and `lease_until`
+    // columns are unused.)
     (
         2,
         "CREATE TABLE IF NOT EXISTS keeper_leases (
@@ -43,6 +46,11 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         owner TEXT NOT NULL,
         lease_until TEXT NOT NULL
     )",
+    ),
+    // Lifecycle events name a subscription by its Graph id.
+    (
+        3,
+        "CREATE INDEX IF NOT EXISTS keeper_subscriptions_graph_id ON keeper_subscriptions (graph_id)",
     ),
 ];
 
@@ -157,6 +165,17 @@ pub enum Change {
         /// A short reason (`throttled`, `forbidden`...).
         outcome: &'static str,
         /// The error's message (no secret: the client's errors carry none).
+        error: String,
+    },
+    /// `name` cannot be created: another subscription, not the keeper's, holds its place
+    /// (recorded, with a row if it had none, so that `keep status` shows it; never as
+    /// `creating`, which would make that other subscription look like the keeper's).
+    Blocked {
+        /// The subscription's name.
+        name: String,
+        /// Its spec's digest.
+        fingerprint: String,
+        /// Why, and what to do.
         error: String,
     },
     /// An action on `name` succeeded without changing its id or expiry
@@ -412,6 +431,22 @@ impl Store {
                 .bind(error.as_str())
                 .bind(tenant)
                 .bind(name.as_str()),
+                Change::Blocked {
+                    name,
+                    fingerprint,
+                    error,
+                } => sqlx::query(
+                    "INSERT INTO keeper_subscriptions (tenant, name, fingerprint, state, intent_at, last_outcome, last_error)
+                     VALUES ($1, $2, $3, $4, $5, 'conflict', $6)
+                     ON CONFLICT (tenant, name) DO UPDATE SET state = excluded.state,
+                         last_outcome = excluded.last_outcome, last_error = excluded.last_error",
+                )
+                .bind(tenant)
+                .bind(name.as_str())
+                .bind(fingerprint.as_str())
+                .bind(State::Active.as_str())
+                .bind(now.clone())
+                .bind(error.as_str()),
                 Change::Done { name, outcome } => sqlx::query(
                     "UPDATE keeper_subscriptions SET state = $1, last_outcome = $2, last_error = NULL
                      WHERE tenant = $3 AND name = $4",

@@ -684,3 +684,94 @@ async fn replicas_share_tenants_through_leases_and_take_over_from_a_dead_one() {
     let other = (holder + 1) % replicas.len();
     replicas[other].reconcile(0).await.unwrap();
 }
+
+/// Another keeper of the same app (staging), or an admin, has a subscription to the same
+/// resource and change types: it is not the keeper's, so without prune it is neither
+/// adopted nor deleted; the keeper reports the conflict (and looks again soon). With
+/// prune it is replaced.
+#[tokio::test]
+async fn someone_elses_subscription_to_the_same_resource_is_a_conflict_not_a_victim() {
+    let f = fixture(None).await;
+    let theirs = f.create_directly(APP, "users/ada/messages").await;
+    let subs = [subscription("ada-mail", "users/ada/messages", "")];
+    let keeper = f.keeper(&f.config(false, &subs, &[])).await;
+    let reports = keeper.reconcile_all().await.unwrap();
+    let round = total(&reports);
+    assert_eq!(
+        (round.created, round.adopted, round.deleted, round.failed),
+        (0, 0, 0, 1),
+        "{round:?}"
+    );
+    let soon = f.emulator.now() + chrono::Duration::minutes(3);
+    assert!(
+        reports[0].next_review.is_some_and(|r| r <= soon),
+        "{reports:?}"
+    );
+    assert!(f.graph(APP).await.contains_key(&theirs), "left alone");
+    let row = &keeper.store().rows("contoso").await.unwrap()[0];
+    assert_eq!(row.graph_id, None);
+    assert_eq!(row.last_outcome.as_deref(), Some("conflict"));
+    assert!(
+        row.last_error.as_deref().unwrap().contains(&theirs),
+        "{row:?}"
+    );
+    // Still a conflict next round: the row it left does not make that one the keeper's.
+    let round = total(&keeper.reconcile_all().await.unwrap());
+    assert_eq!((round.adopted, round.deleted, round.failed), (0, 0, 1));
+
+    let keeper = f.keeper(&f.config(true, &subs, &[])).await;
+    let round = total(&keeper.reconcile_all().await.unwrap());
+    assert_eq!(
+        (round.created, round.deleted, round.failed),
+        (1, 1, 0),
+        "{round:?}"
+    );
+    let graph = f.graph(APP).await;
+    assert_eq!(graph.len(), 1);
+    assert!(!graph.contains_key(&theirs));
+}
+
+/// A create cut short by a crash, then the clientState rotated before the restart: the
+/// subscription Graph has carries the old secret, so it is adopted with the spec it was
+/// created from, and replaced at the next round; the receiver is never told the new
+/// secret for the old subscription.
+#[tokio::test]
+async fn an_adopted_subscription_keeps_the_spec_it_was_created_with() {
+    let f = fixture(None).await;
+    let text = f.config(
+        false,
+        &[subscription("ada-mail", "users/ada/messages", "")],
+        &[],
+    );
+    let before = config::check(&text, f.dir.path(), &f.sources, f.emulator.now());
+    let keeper = f.keeper(&text).await;
+    keeper
+        .store()
+        .write(
+            "contoso",
+            &[Change::IntendCreate {
+                name: "ada-mail".into(),
+                fingerprint: before.wanted[0].fingerprint.clone(),
+            }],
+            f.emulator.now(),
+        )
+        .await
+        .unwrap();
+    let created = f.create_directly(APP, "users/ada/messages").await;
+    std::fs::write(f.dir.path().join("client-state"), "rotated-client-state").unwrap();
+    let keeper = f.keeper(&text).await;
+    let round = total(&keeper.reconcile_all().await.unwrap());
+    assert_eq!((round.adopted, round.created), (1, 0), "adopted: {round:?}");
+    let round = total(&keeper.reconcile_all().await.unwrap());
+    assert_eq!(
+        (round.deleted, round.created),
+        (1, 1),
+        "then replaced: {round:?}"
+    );
+    let graph = f.graph(APP).await;
+    assert_eq!(graph.len(), 1);
+    assert!(
+        !graph.contains_key(&created),
+        "the one with the old secret is gone"
+    );
+}
