@@ -821,6 +821,7 @@ pub fn check(text: &str, folder: &Path, sources: &dyn Sources, now: DateTime<Utc
         );
     }
     let mut names: HashMap<String, usize> = HashMap::new();
+    let mut apps: HashMap<(String, String), usize> = HashMap::new();
     for tenant in &file.tenants {
         let name = &tenant.get_ref().name;
         if let Some(line) =
@@ -837,6 +838,27 @@ pub fn check(text: &str, folder: &Path, sources: &dyn Sources, now: DateTime<Utc
                 Some("give each tenant its own name".to_owned()),
                 None,
             );
+        }
+        // Two sections for the same tenant and app would each take the other's
+        // subscriptions for strangers of their own app (conflicts, or prunes).
+        let t = tenant.get_ref();
+        if let Some(client_id) = &t.credentials.get_ref().client_id {
+            let key = (
+                t.tenant_id.get_ref().trim().to_ascii_lowercase(),
+                client_id.get_ref().trim().to_ascii_lowercase(),
+            );
+            if let Some(line) = apps.insert(key, position(text, t.tenant_id.span().start).0) {
+                checker.at(
+                    t.tenant_id.span(),
+                    Severity::Error,
+                    "config-duplicate-tenant",
+                    format!(
+                        "the tenant and app of line {line} again: two sections would manage the same app's subscriptions"
+                    ),
+                    Some("put all of this tenant's subscriptions for this app in one [[tenant]]".to_owned()),
+                    None,
+                );
+            }
         }
         checker.tenant(tenant);
     }

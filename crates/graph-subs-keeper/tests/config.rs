@@ -264,3 +264,26 @@ fn each_wanted_subscription_has_its_request_and_a_fingerprint_of_it() {
     assert_ne!(after.wanted[0].fingerprint, mail.fingerprint);
     assert_eq!(after.wanted[2].fingerprint, again.wanted[2].fingerprint);
 }
+
+#[test]
+fn the_same_tenant_and_app_twice_is_an_error() {
+    let again = GOOD.to_owned()
+        + r#"
+[[tenant]]
+name = "contoso-again"
+tenant_id = "72F988BF-86F1-41AF-91AB-2D7CD011DB47"
+
+[tenant.credentials]
+client_id = "24d3b144-21ae-4080-943f-7067b395b913"
+client_secret_file = "secrets/contoso"
+"#;
+    let checked = check(&again, Path::new("/etc/keeper"), &sources(), now());
+    let duplicate: Vec<_> = checked
+        .problems
+        .iter()
+        .filter(|p| p.code == "config-duplicate-tenant")
+        .collect();
+    assert_eq!(duplicate.len(), 1, "{:#?}", checked.problems);
+    assert!(duplicate[0].message.contains("line 8"), "{duplicate:?}");
+    assert!(!check(GOOD, Path::new("/etc/keeper"), &sources(), now()).has_errors());
+}
