@@ -370,19 +370,10 @@ fn keep_run(
         let loop_task = tokio::spawn(keeper.clone().run(stop_rx));
         let stop = crate::stop_signal();
         tokio::pin!(stop);
-        let mut file;
-        let sink: &mut dyn Write = if args.out == "-" {
-            out
-        } else {
-            file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&args.out)
-                .map_err(|e| {
-                    Report::new(Exit::Usage, format!("cannot open {} to append to it", args.out))
-                        .caused_by(&e)
-                })?;
-            &mut file
+        let mut file = crate::receive::out_file(&args.out)?;
+        let sink: &mut dyn Write = match &mut file {
+            Some(file) => file,
+            None => out,
         };
         match &mut events {
             Some((_, events)) => loop {

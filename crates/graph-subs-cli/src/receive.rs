@@ -299,23 +299,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             .hint("write it as /notifications"));
         }
     }
-    let mut file;
-    let sink: &mut dyn Write = if args.out == "-" {
-        out
-    } else {
-        file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&args.out)
-            .map_err(|e| {
-                Report::new(
-                    Exit::Usage,
-                    format!("cannot open {} to append to it", args.out),
-                )
-                .caused_by(&e)
-                .hint("give a writable file, or - for standard output")
-            })?;
-        &mut file
+    let mut file = out_file(&args.out)?;
+    let sink: &mut dyn Write = match &mut file {
+        Some(file) => file,
+        None => out,
     };
     let rich = rich(args)?;
     let mut forward = args.forward.as_deref().map(Forward::new).transpose()?;
@@ -491,6 +478,23 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         writeln!(err, "stopped: {}", summary(&receiver.stats(), forward.as_ref()))?;
         Ok(Exit::Success)
     })
+}
+
+/// The file of `--out FILE|-`, opened to append: `None` for `-` (standard output).
+pub(crate) fn out_file(out: &str) -> Result<Option<std::fs::File>, Report> {
+    if out == "-" {
+        return Ok(None);
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out)
+        .map(Some)
+        .map_err(|e| {
+            Report::new(Exit::Usage, format!("cannot open {out} to append to it"))
+                .caused_by(&e)
+                .hint("give a writable file, or - for standard output")
+        })
 }
 
 /// One notification as a JSON line, without its `clientState`.
