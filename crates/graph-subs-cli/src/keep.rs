@@ -380,9 +380,13 @@ fn keep_run(
                 tokio::select! {
                     event = events.recv() => match event {
                         Some(Event::Lifecycle(n)) => {
-                            if let Err(e) = keeper.lifecycle(&n).await {
-                                tracing::warn!(error = %e, "cannot act on a lifecycle event");
-                            }
+                            // Its calls to Graph must not hold up the next notifications.
+                            let (keeper, event) = (keeper.clone(), n.clone());
+                            tokio::spawn(async move {
+                                if let Err(e) = keeper.lifecycle(&event).await {
+                                    tracing::warn!(error = %e, "cannot act on a lifecycle event");
+                                }
+                            });
                             crate::receive::write_line(sink, &crate::receive::line_of(Event::Lifecycle(n))?)?;
                         }
                         Some(event) => crate::receive::write_line(sink, &crate::receive::line_of(event)?)?,

@@ -60,6 +60,8 @@ pub struct Remembered {
     /// A create was under way when this was read (its intent written, its outcome not):
     /// Graph may have the subscription.
     pub creating: bool,
+    /// The resource and change types of that create, when known.
+    pub target: Option<(String, String)>,
 }
 
 /// Why a subscription is deleted.
@@ -246,15 +248,35 @@ pub fn plan(
         if wanted.contains(r.name.as_str()) {
             continue;
         }
+        // A create cut short, for a name that then left the configuration: Graph may
+        // have it, found by what it was for.
+        let cut_short = || {
+            let (resource, change_type) = r.target.as_ref().filter(|_| r.creating)?;
+            observed.iter().find(|s| {
+                ours(s)
+                    && !claimed.contains(s.id.as_str())
+                    && same_duplicate_target(&s.resource, &s.change_type, resource, change_type)
+            })
+        };
         match r.graph_id.as_deref().filter(|id| live.contains_key(id)) {
             Some(id) => actions.push(Action::Delete {
                 graph_id: id.to_owned(),
                 name: Some(r.name.clone()),
                 why: Why::Undesired,
             }),
-            None => actions.push(Action::Forget {
-                name: r.name.clone(),
-            }),
+            None => match cut_short() {
+                Some(s) => {
+                    claimed.insert(s.id.as_str());
+                    actions.push(Action::Delete {
+                        graph_id: s.id.clone(),
+                        name: Some(r.name.clone()),
+                        why: Why::Undesired,
+                    });
+                }
+                None => actions.push(Action::Forget {
+                    name: r.name.clone(),
+                }),
+            },
         }
     }
     if prune {
@@ -304,6 +326,7 @@ mod tests {
             fingerprint: format!("fp-{name}"),
             // No id yet: its create was under way.
             creating: id.is_none(),
+            target: None,
         }
     }
 

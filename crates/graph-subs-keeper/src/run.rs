@@ -561,6 +561,7 @@ impl Keeper {
                 graph_id: r.graph_id.clone(),
                 fingerprint: r.fingerprint.clone(),
                 creating: r.state == State::Creating,
+                target: r.target.clone(),
             })
             .collect();
         let by_name: HashMap<&str, &crate::store::Row> =
@@ -874,9 +875,14 @@ impl Keeper {
             self.hold(t).await?;
             let intents: Vec<Change> = chunk
                 .iter()
-                .map(|w| Change::IntendCreate {
-                    name: w.name.clone(),
-                    fingerprint: w.fingerprint.clone(),
+                .map(|w| {
+                    let d = w.desired();
+                    Change::IntendCreate {
+                        name: w.name.clone(),
+                        fingerprint: w.fingerprint.clone(),
+                        resource: d.resource,
+                        change_type: d.change_type,
+                    }
                 })
                 .collect();
             self.store.write(&t.name, &intents, now).await?;
@@ -970,8 +976,33 @@ impl Keeper {
                             .iter()
                             .find(|w| w.name == row.name)
                             .map_or(now + Duration::hours(1), |w| expiration(w, now));
+                        self.store
+                            .write(
+                                &t.name,
+                                &[Change::Intend {
+                                    name: row.name.clone(),
+                                    state: State::Renewing,
+                                }],
+                                now,
+                            )
+                            .await?;
                         match t.client.get(&event.subscription_id).await {
-                            Ok(s) => t.client.renew(&s, to).await.map(|_| "renewed"),
+                            Ok(s) => match t.client.renew(&s, to).await {
+                                Ok(renewed) => {
+                                    self.store
+                                        .write(
+                                            &t.name,
+                                            &[Change::Renewed {
+                                                name: row.name.clone(),
+                                                expires_at: renewed.expiration_date_time.get(),
+                                            }],
+                                            now,
+                                        )
+                                        .await?;
+                                    Ok("renewed")
+                                }
+                                Err(e) => Err(e),
+                            },
                             Err(e) => Err(e),
                         }
                     }

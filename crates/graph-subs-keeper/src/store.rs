@@ -52,6 +52,16 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         3,
         "CREATE INDEX IF NOT EXISTS keeper_subscriptions_graph_id ON keeper_subscriptions (graph_id)",
     ),
+    // What a create was for (Graph's duplicate key), so that a create cut short for a
+    // name that then left the configuration can still be found in List and deleted.
+    (
+        4,
+        "ALTER TABLE keeper_subscriptions ADD COLUMN resource TEXT",
+    ),
+    (
+        5,
+        "ALTER TABLE keeper_subscriptions ADD COLUMN change_type TEXT",
+    ),
 ];
 
 /// Why the store cannot be used.
@@ -122,6 +132,10 @@ pub enum Change {
         name: String,
         /// Its spec's digest.
         fingerprint: String,
+        /// Its resource, as sent.
+        resource: String,
+        /// Its change types, as sent.
+        change_type: String,
     },
     /// About to renew or delete `name` (before the call).
     Intend {
@@ -214,10 +228,11 @@ pub struct Row {
     pub last_outcome: Option<String>,
     /// The last error's message.
     pub last_error: Option<String>,
+    /// The resource and change types of its last create (Graph's duplicate key).
+    pub target: Option<(String, String)>,
 }
 
-const COLUMNS: &str =
-    "tenant, name, fingerprint, graph_id, expires_at, state, intent_at, last_outcome, last_error";
+const COLUMNS: &str = "tenant, name, fingerprint, graph_id, expires_at, state, intent_at, last_outcome, last_error, resource, change_type";
 
 fn row(r: &sqlx::any::AnyRow) -> Result<Row, StoreError> {
     let state: String = r.try_get("state")?;
@@ -233,6 +248,13 @@ fn row(r: &sqlx::any::AnyRow) -> Result<Row, StoreError> {
         intent_at: time(&intent).unwrap_or_default(),
         last_outcome: r.try_get("last_outcome")?,
         last_error: r.try_get("last_error")?,
+        target: match (
+            r.try_get::<Option<String>, _>("resource")?,
+            r.try_get::<Option<String>, _>("change_type")?,
+        ) {
+            (Some(resource), Some(change_type)) => Some((resource, change_type)),
+            _ => None,
+        },
     })
 }
 
@@ -363,17 +385,25 @@ impl Store {
         for change in changes {
             let query = match change {
                 // A Graph id from an earlier life is kept until the create answers.
-                Change::IntendCreate { name, fingerprint } => sqlx::query(
-                    "INSERT INTO keeper_subscriptions (tenant, name, fingerprint, state, intent_at)
-                     VALUES ($1, $2, $3, $4, $5)
+                Change::IntendCreate {
+                    name,
+                    fingerprint,
+                    resource,
+                    change_type,
+                } => sqlx::query(
+                    "INSERT INTO keeper_subscriptions (tenant, name, fingerprint, state, intent_at, resource, change_type)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
                      ON CONFLICT (tenant, name) DO UPDATE SET fingerprint = excluded.fingerprint,
-                         state = excluded.state, intent_at = excluded.intent_at",
+                         state = excluded.state, intent_at = excluded.intent_at,
+                         resource = excluded.resource, change_type = excluded.change_type",
                 )
                 .bind(tenant)
                 .bind(name.as_str())
                 .bind(fingerprint.as_str())
                 .bind(State::Creating.as_str())
-                .bind(now.clone()),
+                .bind(now.clone())
+                .bind(resource.as_str())
+                .bind(change_type.as_str()),
                 Change::Intend { name, state } => sqlx::query(
                     "UPDATE keeper_subscriptions SET state = $1, intent_at = $2 WHERE tenant = $3 AND name = $4",
                 )

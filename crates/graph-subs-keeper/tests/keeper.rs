@@ -552,6 +552,8 @@ async fn a_create_cut_short_by_a_crash_is_adopted_not_repeated() {
             &[Change::IntendCreate {
                 name: "ada-mail".into(),
                 fingerprint: checked.wanted[0].fingerprint.clone(),
+                resource: "users/ada/messages".into(),
+                change_type: "created,updated".into(),
             }],
             f.emulator.now(),
         )
@@ -752,6 +754,8 @@ async fn an_adopted_subscription_keeps_the_spec_it_was_created_with() {
             &[Change::IntendCreate {
                 name: "ada-mail".into(),
                 fingerprint: before.wanted[0].fingerprint.clone(),
+                resource: "users/ada/messages".into(),
+                change_type: "created,updated".into(),
             }],
             f.emulator.now(),
         )
@@ -774,4 +778,38 @@ async fn an_adopted_subscription_keeps_the_spec_it_was_created_with() {
         !graph.contains_key(&created),
         "the one with the old secret is gone"
     );
+}
+
+/// A create cut short by a crash, and its name removed from the configuration before
+/// the restart: the subscription Graph has is found by what it was for, and deleted,
+/// not left to run unrenewed with notifications nobody checks.
+#[tokio::test]
+async fn a_create_cut_short_for_a_name_since_removed_is_deleted_not_orphaned() {
+    let f = fixture(None).await;
+    let text = f.config(
+        false,
+        &[subscription("ada-mail", "users/ada/messages", "")],
+        &[],
+    );
+    let keeper = f.keeper(&text).await;
+    keeper
+        .store()
+        .write(
+            "contoso",
+            &[Change::IntendCreate {
+                name: "ada-mail".into(),
+                fingerprint: "whatever".into(),
+                resource: "users/ada/messages".into(),
+                change_type: "created,updated".into(),
+            }],
+            f.emulator.now(),
+        )
+        .await
+        .unwrap();
+    let orphan = f.create_directly(APP, "users/ada/messages").await;
+    let keeper = f.keeper(&f.config(false, &[], &[])).await;
+    let round = total(&keeper.reconcile_all().await.unwrap());
+    assert_eq!((round.deleted, round.failed), (1, 0), "{round:?}");
+    assert!(!f.graph(APP).await.contains_key(&orphan));
+    assert!(keeper.store().all_rows().await.unwrap().is_empty());
 }

@@ -37,6 +37,8 @@ async fn survive_a_reopen(url: &str) {
     let intend = |name: &str, fingerprint: &str| Change::IntendCreate {
         name: name.into(),
         fingerprint: fingerprint.into(),
+        resource: format!("users/{name}/messages"),
+        change_type: "created".into(),
     };
     store
         .write(
@@ -104,6 +106,10 @@ async fn survive_a_reopen(url: &str) {
     assert_eq!(mail.expires_at, Some(now() + Duration::days(3)));
     assert_eq!(mail.last_outcome.as_deref(), Some("created"));
     assert_eq!(events.state, State::Creating);
+    assert_eq!(
+        events.target,
+        Some(("users/events/messages".to_owned(), "created".to_owned()))
+    );
     assert_eq!(events.graph_id, None);
     assert_eq!(events.last_error.as_deref(), Some("429 TooManyRequests"));
     assert!(again.rows("fabrikam").await.unwrap().is_empty());
