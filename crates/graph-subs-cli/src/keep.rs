@@ -310,6 +310,10 @@ fn keep_run(
             .hint("write --interval 5m".to_owned())
     })?;
     let mut settings = setup::settings(&checked, interval);
+    // The parsed file and its problems are not needed past this point: freed before the
+    // keeper's rounds (a configuration of 100,000 subscriptions weighs tens of MiB).
+    drop(checked);
+    drop(text);
     let url = store_url(args.store.as_deref(), Some(&args.config));
     // A PostgreSQL store may be shared: each process is a replica with its own id.
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {

@@ -1188,7 +1188,7 @@ pub fn expiration(w: &Wanted, now: DateTime<Utc>) -> DateTime<Utc> {
 
 /// The create request's body for `w` at `now`.
 fn create_body(w: &Wanted, now: DateTime<Utc>) -> Vec<u8> {
-    let mut body = w.body.clone();
+    let mut body = (*w.body).clone();
     body.insert(
         "expirationDateTime".into(),
         Value::String(expiration(w, now).to_rfc3339_opts(SecondsFormat::Secs, true)),
