@@ -269,19 +269,26 @@ impl Keeper {
         let Some(live) = &self.client_states else {
             return;
         };
-        let secrets: HashMap<&str, ClientState> = state
+        let wanted: HashMap<&str, &Wanted> = state
             .tenant
             .wanted
             .iter()
-            .filter_map(|w| Some((w.name.as_str(), client_state(w)?)))
+            .map(|w| (w.name.as_str(), w))
             .collect();
         let mut shared = state.shared_ids.lock().unwrap_or_else(|e| e.into_inner());
-        let mut now = std::collections::HashSet::new();
+        let mut now = std::collections::HashSet::with_capacity(rows.len());
         for row in rows {
-            if let (Some(id), Some(secret)) = (&row.graph_id, secrets.get(row.name.as_str())) {
-                live.insert(id.clone(), secret.clone());
-                now.insert(id.clone());
+            let (Some(id), Some(w)) = (&row.graph_id, wanted.get(row.name.as_str())) else {
+                continue;
+            };
+            // An id keeps its secret for the run (the configuration is read at start): only
+            // new ones are put in.
+            if !shared.contains(id)
+                && let Some(secret) = client_state(w)
+            {
+                live.insert(id.clone(), secret);
             }
+            now.insert(id.clone());
         }
         for gone in shared.difference(&now) {
             live.remove(gone);
@@ -535,10 +542,15 @@ impl Keeper {
         self.store.write(&t.name, &lapsed, now).await?;
         self.create(t, &creates, now, &mut report).await?;
         retry_soon(&mut report, now);
-        if let Ok(rows) = self.store.rows(&t.name).await {
-            self.metrics.tenant_rows(&t.name, &rows);
-            self.share_states(state, &rows);
-        }
+        // Read again only if the round changed something.
+        let changed = report.renewed + report.created + report.failed > 0 || !lapsed.is_empty();
+        let rows = if changed {
+            self.store.rows(&t.name).await.unwrap_or(rows)
+        } else {
+            rows
+        };
+        self.metrics.tenant_rows(&t.name, &rows);
+        self.share_states(state, &rows);
         Ok(report)
     }
 
