@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use xtask::codegen::{self, Mode, Outcome};
 use xtask::corpus::show_cell;
 use xtask::page::{parse_page, rows_json};
-use xtask::{bench, emulator_bench, manage_bench, receiver_bench, rich_bench};
+use xtask::{bench, emulator_bench, keeper_bench, manage_bench, receiver_bench, rich_bench};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "graph-subs project automation")]
@@ -50,8 +50,9 @@ enum Task {
         #[arg(long)]
         no_run: bool,
         /// Run one part only: `check` (criterion), `emulator`, `manage` (the client and
-        /// the commands) or `receiver`.
-        #[arg(long, value_parser = ["check", "emulator", "manage", "receiver"])]
+        /// the commands), `receiver` or `keeper` (100,000 subscriptions over a simulated
+        /// week: about half an hour).
+        #[arg(long, value_parser = ["check", "emulator", "manage", "receiver", "keeper"])]
         only: Option<String>,
         /// The emulator's and the client's benches in their small versions: for trying
         /// them, judged by no goal.
@@ -180,6 +181,16 @@ fn run_bench(
         println!(
             "wrote the rich notifications' measurement ({:.0} a second at most) into {}",
             rich.saturation.throughput,
+            bench::DOC
+        );
+    }
+    if part("keeper") {
+        let results = keeper_bench::run(&root, options.no_run, quick)?;
+        println!(
+            "wrote the keeper's measurements ({} subscriptions over {} simulated days, {:.0} s) into {}",
+            results.subscriptions,
+            results.days,
+            results.seconds,
             bench::DOC
         );
     }
