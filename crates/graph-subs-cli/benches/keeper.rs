@@ -461,10 +461,9 @@ async fn bench(size: Size) -> Result<Value> {
     let memory_after_check = memory_now();
     eprintln!("  checked in {check_seconds:.1} s");
     let started = Instant::now();
-    let tenants = setup::tenants(&checked, folder, &System)?;
     let settings = setup::settings(&checked, Duration::from_secs(300));
-    drop(checked);
     drop(text);
+    let tenants = setup::tenants(checked, folder, &System)?;
     let store_path = folder.join("keeper.db");
     let store = Store::open(&format!("sqlite://{}", store_path.display()), now).await?;
     let keeper = Arc::new(Keeper::new(store, tenants, settings));

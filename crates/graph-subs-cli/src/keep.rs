@@ -300,20 +300,20 @@ fn keep_run(
             "fix them; `graph-subs keep check {name}` shows them again"
         )));
     }
-    let tenants = setup::tenants(&checked, &folder, &config::System).map_err(|e| {
-        Report::new(Exit::Usage, "cannot set up the tenants' clients")
-            .caused_by(&e)
-            .code("invalid-config")
-    })?;
     let interval = args.interval.to_std().map_err(|_| {
         Report::new(Exit::Usage, "--interval must be positive")
             .hint("write --interval 5m".to_owned())
     })?;
     let mut settings = setup::settings(&checked, interval);
-    // The parsed file and its problems are not needed past this point: freed before the
-    // keeper's rounds (a configuration of 100,000 subscriptions weighs tens of MiB).
-    drop(checked);
+    // The file's text is not needed past this point, and the checked configuration
+    // becomes the tenants: freed before the keeper's rounds (a configuration of
+    // 100,000 subscriptions weighs tens of MiB).
     drop(text);
+    let tenants = setup::tenants(checked, &folder, &config::System).map_err(|e| {
+        Report::new(Exit::Usage, "cannot set up the tenants' clients")
+            .caused_by(&e)
+            .code("invalid-config")
+    })?;
     let url = store_url(args.store.as_deref(), Some(&args.config));
     // A PostgreSQL store may be shared: each process is a replica with its own id.
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {

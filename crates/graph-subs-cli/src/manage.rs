@@ -724,6 +724,7 @@ pub(crate) fn renew(args: &RenewArgs, out: &mut dyn Write) -> Result<Exit, Repor
                     kind: kind_of(s)?,
                     include_resource_data: s.include_resource_data.unwrap_or(false),
                     expires: s.expiration_date_time.get(),
+                    lifetime: None,
                 })
             })
             .collect();

@@ -137,6 +137,19 @@ pub struct Tracked {
     pub include_resource_data: bool,
     /// Its current `expirationDateTime`.
     pub expires: DateTime<Utc>,
+    /// The longest the app wants it to live, when shorter than its resource allows (a
+    /// keeper's `lifetime = "1d"`): renewals never go further, and its margin is at most
+    /// half of it. `None`: the resource's maximum.
+    pub lifetime: Option<Duration>,
+}
+
+impl Tracked {
+    /// The longest a renewal may give it: its resource's maximum, or its own
+    /// [`lifetime`](Tracked::lifetime) when shorter.
+    pub fn longest(&self) -> Duration {
+        let maximum = max_lifetime(self.kind, self.include_resource_data);
+        self.lifetime.map_or(maximum, |l| l.min(maximum))
+    }
 }
 
 /// How far to extend a subscription that is renewed.
@@ -177,8 +190,30 @@ impl RenewalPolicy {
     /// most half the kind's lifetime, so that a short-lived resource (presence: 60 minutes)
     /// is not due again the moment it is renewed.
     pub fn margin(&self, kind: ResourceKind, include_resource_data: bool) -> Duration {
-        self.renew_before
-            .min(max_lifetime(kind, include_resource_data) / 2)
+        self.margin_within(max_lifetime(kind, include_resource_data))
+    }
+
+    /// The margin of a subscription that lives at most `longest` (see
+    /// [`Tracked::longest`]): `renew_before`, but at most half of `longest`.
+    pub fn margin_within(&self, longest: Duration) -> Duration {
+        self.renew_before.min(longest / 2)
+    }
+
+    /// The spread window of a subscription that lives at most `longest`: `spread`, but at
+    /// most a tenth of `longest`.
+    pub fn spread_within(&self, longest: Duration) -> Duration {
+        self.spread.min(longest / 10)
+    }
+}
+
+/// Where `key` (a subscription's id or name) falls in a spread window: an offset in
+/// `[0, window)`, the same for the same key every time, so that subscriptions created or
+/// renewed together are pulled back from their target by different amounts and come due
+/// apart.
+pub fn spread_offset(key: &str, window: Duration) -> Duration {
+    match window.num_seconds() {
+        w if w > 0 => Duration::seconds((stable_hash(key) % w as u64) as i64),
+        _ => Duration::zero(),
     }
 }
 
@@ -211,7 +246,8 @@ fn stable_hash(id: &str) -> u64 {
 }
 
 /// Plans renewals at `now`: every live subscription with less than its
-/// [margin](RenewalPolicy::margin) left is renewed, never beyond its maximum, never below the 45-minute
+/// [margin](RenewalPolicy::margin_within) left is renewed, never beyond its maximum (or its
+/// own [`lifetime`](Tracked::lifetime)), never below the 45-minute
 /// floor, never to an earlier expiration than it has; expired ones are listed to create
 /// again. New expirations are pulled back from the target by a per-subscription offset
 /// within the spread window, so a batch created together comes due spread out.
@@ -224,7 +260,7 @@ fn stable_hash(id: &str) -> u64 {
 /// let now = Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap();
 /// let chats = ResourceKind::from_name("chatMessage").unwrap();
 /// let subs = vec![Tracked { id: "a".into(), kind: chats, include_resource_data: false,
-///                           expires: now + Duration::hours(1) }];
+///                           expires: now + Duration::hours(1), lifetime: None }];
 /// let plan = plan_renewals(&subs, now, &RenewalPolicy::default());
 /// assert_eq!(plan.renew.len(), 1);
 /// assert!(plan.renew[0].new_expiration <= now + Duration::minutes(4_320));
@@ -244,12 +280,14 @@ pub fn plan_renewals<'a>(
             plan.expired.push(&sub.id);
             continue;
         }
-        let margin = policy.margin(sub.kind, sub.include_resource_data);
-        if sub.expires - now >= margin {
+        let maximum = sub.longest();
+        let margin = policy.margin_within(maximum);
+        // Due from the moment its review comes (`expires - margin`), that moment included:
+        // a keeper woken at its review renews then, not a moment later.
+        if sub.expires - now > margin {
             review(sub.expires - margin);
             continue;
         }
-        let maximum = max_lifetime(sub.kind, sub.include_resource_data);
         let latest = now + maximum;
         let floor = now + MINIMUM;
         let target = match policy.extension {
@@ -259,12 +297,8 @@ pub fn plan_renewals<'a>(
         .max(floor);
         // Never spread below what the subscription already has, nor below the floor.
         let room = (target - sub.expires.max(floor)).max(Duration::zero());
-        let window = policy.spread.min(maximum / 10).min(room / 2);
-        let offset = match window.num_seconds() {
-            w if w > 0 => Duration::seconds((stable_hash(&sub.id) % w as u64) as i64),
-            _ => Duration::zero(),
-        };
-        let new_expiration = target - offset;
+        let window = policy.spread_within(maximum).min(room / 2);
+        let new_expiration = target - spread_offset(&sub.id, window);
         if new_expiration <= sub.expires {
             // Nothing to gain (an extension of zero, or already at the maximum).
             review(sub.expires - margin);
@@ -435,6 +469,7 @@ mod tests {
             kind: kind(name),
             include_resource_data: false,
             expires,
+            lifetime: None,
         }
     }
 
@@ -457,6 +492,43 @@ mod tests {
     }
 
     #[test]
+    fn a_lifetime_of_its_own_caps_the_renewal_the_margin_and_the_review() {
+        let n = now();
+        let policy = RenewalPolicy {
+            spread: Duration::zero(),
+            ..RenewalPolicy::default()
+        };
+        // Mail allows 7 days; the app wants 1 day. Due with less than 6 hours left,
+        // renewed to 1 day from now (not 7), and reviewed 6 hours before that: a keeper
+        // that waits until the review never lets it lapse.
+        let mut sub = tracked("m", "message", n + Duration::hours(5));
+        sub.lifetime = Some(Duration::days(1));
+        let plan = plan_renewals(std::slice::from_ref(&sub), n, &policy);
+        assert_eq!(plan.renew[0].new_expiration, n + Duration::days(1));
+        assert_eq!(
+            plan.next_review,
+            Some(n + Duration::days(1) - Duration::hours(6))
+        );
+        // A lifetime shorter than twice the margin: renewed at half of it, so it is not
+        // due again the moment it is renewed.
+        sub.lifetime = Some(Duration::hours(2));
+        sub.expires = n + Duration::minutes(90);
+        let plan = plan_renewals(std::slice::from_ref(&sub), n, &policy);
+        assert!(
+            plan.renew.is_empty(),
+            "90 minutes left of 2 hours is not due"
+        );
+        assert_eq!(plan.next_review, Some(n + Duration::minutes(30)));
+        sub.expires = n + Duration::minutes(59);
+        let plan = plan_renewals(std::slice::from_ref(&sub), n, &policy);
+        assert_eq!(plan.renew[0].new_expiration, n + Duration::hours(2));
+        assert_eq!(plan.next_review, Some(n + Duration::hours(1)));
+        // A lifetime longer than the resource allows changes nothing.
+        sub.lifetime = Some(Duration::days(30));
+        assert_eq!(sub.longest(), Duration::minutes(10_080));
+    }
+
+    #[test]
     fn extension_by_a_duration_is_capped_and_never_shortens() {
         let n = now();
         let policy = RenewalPolicy {
@@ -464,9 +536,14 @@ mod tests {
             extension: Extension::By(Duration::days(30)),
             spread: Duration::zero(),
         };
-        // Presence is renewed at half its 60-minute lifetime, whatever renew_before says.
+        // Presence is renewed at half its 60-minute lifetime, whatever renew_before says:
+        // from its review on, that moment included.
+        let subs = [tracked("p", "presence", n + Duration::minutes(31))];
+        let plan = plan_renewals(&subs, n, &policy);
+        assert!(plan.renew.is_empty());
+        assert_eq!(plan.next_review, Some(n + Duration::minutes(1)));
         let subs = [tracked("p", "presence", n + Duration::minutes(30))];
-        assert!(plan_renewals(&subs, n, &policy).renew.is_empty());
+        assert_eq!(plan_renewals(&subs, n, &policy).renew.len(), 1);
         let subs = [tracked("p", "presence", n + Duration::minutes(20))];
         let plan = plan_renewals(&subs, n, &policy);
         assert_eq!(plan.renew[0].new_expiration, n + Duration::minutes(60));

@@ -22,6 +22,7 @@ fn batch(created: DateTime<Utc>, count: usize) -> Vec<Tracked> {
                 kind,
                 include_resource_data,
                 expires: created + max_lifetime(kind, include_resource_data),
+                lifetime: None,
             });
         }
     }

@@ -112,6 +112,10 @@ struct Cache(Mutex<Option<(AccessToken, std::time::Instant)>>);
 /// every call would fetch one.
 const REJECT_AFTER: Duration = Duration::from_secs(30);
 
+/// Graph's `Date` is to the second, so its time may be up to this much later than the
+/// client's reading of it: a token that expires within it is taken as expired.
+const DATE_RESOLUTION: chrono::Duration = chrono::Duration::seconds(1);
+
 impl Cache {
     /// Drops the cached token if it is `rejected` (another caller may already have
     /// replaced it: then the new one stays), and either expired at Graph's `now` or not
@@ -120,7 +124,8 @@ impl Cache {
         let mut cached = self.0.lock().await;
         if cached.as_ref().is_some_and(|(t, fetched)| {
             t.secret() == rejected.secret()
-                && (t.expires_at.is_some_and(|at| at <= now) || fetched.elapsed() >= REJECT_AFTER)
+                && (t.expires_at.is_some_and(|at| at <= now + DATE_RESOLUTION)
+                    || fetched.elapsed() >= REJECT_AFTER)
         }) {
             *cached = None;
         }
@@ -428,11 +433,25 @@ mod tests {
             cache.get_or_fetch(fetch("two")).await.unwrap().secret(),
             "two"
         );
+        // Expired less than a second ago by Graph: its `Date` (to the second) may read
+        // just before the expiry.
+        let second = cache.get_or_fetch(fetch("two")).await.unwrap();
+        cache
+            .reject(
+                &second,
+                now + chrono::Duration::hours(1) - chrono::Duration::milliseconds(400),
+            )
+            .await;
+        assert_eq!(
+            cache.get_or_fetch(fetch("three")).await.unwrap().secret(),
+            "three",
+            "fetched again"
+        );
         // Another caller's older token refused: the new one stays.
         cache.reject(&first, now + chrono::Duration::hours(2)).await;
         assert_eq!(
-            cache.get_or_fetch(fetch("three")).await.unwrap().secret(),
-            "two"
+            cache.get_or_fetch(fetch("four")).await.unwrap().secret(),
+            "three"
         );
     }
 

@@ -43,6 +43,8 @@ pub struct Desired {
     pub notification_url: String,
     /// Rich notifications (shortens some lifetimes).
     pub include_resource_data: bool,
+    /// How long it should live, when shorter than its resource allows.
+    pub lifetime: Option<chrono::Duration>,
     /// A digest of everything the create request carries: a change means a new
     /// subscription.
     pub fingerprint: String,
@@ -192,6 +194,7 @@ pub fn plan(
                         kind,
                         include_resource_data: d.include_resource_data,
                         expires: s.expiration_date_time.get(),
+                        lifetime: d.lifetime,
                     });
                 }
             }
@@ -315,6 +318,7 @@ mod tests {
             change_type: "created,updated".into(),
             notification_url: "https://hooks.example.com/n".into(),
             include_resource_data: false,
+            lifetime: None,
             fingerprint: format!("fp-{name}"),
         }
     }

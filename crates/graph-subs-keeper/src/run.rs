@@ -30,10 +30,8 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use futures_util::{StreamExt as _, TryStreamExt as _};
-use graph_subs_core::catalogue::{self, ResourceKind};
 use graph_subs_core::lifetime::{self, RenewalPolicy, Tracked, plan_renewals};
 use graph_subs_core::notification::{LifecycleEvent, LifecycleNotification};
-use graph_subs_core::resource::ResourcePath;
 use graph_subs_core::subscription::ClientState;
 use graph_subs_http::{Error as GraphError, GraphClient, Mode};
 use graph_subs_receiver::LiveClientStates;
@@ -447,30 +445,19 @@ impl Keeper {
         let state = &self.tenants[index];
         let t = &state.tenant;
         self.hold(t).await?;
-        let mut rows = self.store.rows(&t.name).await?;
         // A subscription to create (recorded gone by a lifecycle event another replica
         // received, or never created): that takes List, a full round.
-        let remembered: std::collections::HashSet<&str> = rows
-            .iter()
-            .filter(|r| r.graph_id.is_some())
-            .map(|r| r.name.as_str())
-            .collect();
-        if t.wanted
-            .iter()
-            .any(|w| !remembered.contains(w.name.as_str()))
-        {
+        let live: std::collections::HashSet<String> =
+            self.store.live_names(&t.name).await?.into_iter().collect();
+        if t.wanted.iter().any(|w| !live.contains(&w.name)) {
             return self.reconcile(index).await;
         }
+        drop(live);
         // The subscription nearest its expiry is read first: Graph's answer gives its
         // time (its `Date`: the client's clock follows Graph's), and whether the most
         // urgent one still exists. One request, paced with writes, not with List.
-        let nearest = rows
-            .iter()
-            .filter(|r| r.graph_id.is_some() && r.expires_at.is_some())
-            .min_by_key(|r| r.expires_at)
-            .and_then(|r| r.graph_id.clone().map(|id| (r.name.clone(), id)));
         let mut gone_now = Vec::new();
-        if let Some((name, id)) = nearest {
+        if let Some((name, id, _)) = self.store.nearest(&t.name).await? {
             match t.client.get(&id).await {
                 Ok(_) => {}
                 Err(GraphError::NotFound { .. }) => {
@@ -485,7 +472,6 @@ impl Keeper {
                             t.client.now() - CLOCK_TOLERANCE,
                         )
                         .await?;
-                    rows.retain(|r| r.name != name);
                     gone_now.push(name);
                 }
                 Err(e) => {
@@ -493,37 +479,47 @@ impl Keeper {
                 }
             }
         }
+        // Only what can fall due now is read: no margin is wider than `renew_before`.
         let now = t.client.now() - CLOCK_TOLERANCE;
+        let due = self
+            .store
+            .due(&t.name, now + self.settings.policy.renew_before)
+            .await?;
         let wanted: HashMap<&str, &Wanted> =
             t.wanted.iter().map(|w| (w.name.as_str(), w)).collect();
         let mut names = HashMap::new();
-        let tracked: Vec<Tracked> = rows
+        let tracked: Vec<Tracked> = due
+            .rows
             .iter()
+            .filter(|r| !gone_now.contains(&r.name))
             .filter_map(|r| {
                 let w = wanted.get(r.name.as_str())?;
                 let id = r.graph_id.clone()?;
                 names.insert(id.clone(), r.name.clone());
                 Some(Tracked {
                     id,
-                    kind: kind_of(w)?,
-                    include_resource_data: rich(w),
+                    kind: w.kind?,
+                    include_resource_data: w.rich(),
                     expires: r.expires_at?,
+                    lifetime: w.lifetime(),
                 })
             })
             .collect();
         let plan = plan_renewals(&tracked, now, &self.settings.policy);
+        // The others fall due no sooner than `renew_before` before their expiry.
+        let later = due.later.map(|at| at - self.settings.policy.renew_before);
+        let next_review = match (plan.next_review, later) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let mut report = Report {
-            next_review: plan.next_review.map(|r| r + CLOCK_TOLERANCE),
+            next_review: next_review.map(|r| r + CLOCK_TOLERANCE),
             ..Report::default()
         };
         let renewals: Vec<(String, String, DateTime<Utc>)> = plan
             .renew
             .iter()
-            .map(|r| {
-                let name = names[r.id].clone();
-                let to = renewal_target(wanted.get(name.as_str()), r.new_expiration, now);
-                (name, r.id.to_owned(), to)
-            })
+            .map(|r| (names[r.id].clone(), r.id.to_owned(), r.new_expiration))
             .collect();
         let mut creates = gone_now;
         creates.extend(self.renew(t, &renewals, now, &mut report).await?);
@@ -540,17 +536,15 @@ impl Keeper {
             })
             .collect();
         self.store.write(&t.name, &lapsed, now).await?;
+        let changed = !creates.is_empty() || report.renewed + report.failed > 0;
         self.create(t, &creates, now, &mut report).await?;
         retry_soon(&mut report, now);
-        // Read again only if the round changed something.
-        let changed = report.renewed + report.created + report.failed > 0 || !lapsed.is_empty();
-        let rows = if changed {
-            self.store.rows(&t.name).await.unwrap_or(rows)
-        } else {
-            rows
-        };
-        self.metrics.tenant_rows(&t.name, &rows);
-        self.share_states(state, &rows);
+        // The gauges and the receiver's ids change only if the round changed something:
+        // only then is every row read again.
+        if changed && let Ok(rows) = self.store.rows(&t.name).await {
+            self.metrics.tenant_rows(&t.name, &rows);
+            self.share_states(state, &rows);
+        }
         Ok(report)
     }
 
@@ -621,12 +615,9 @@ impl Keeper {
                         expires_at: s.expiration_date_time.get(),
                         outcome: "adopted",
                     });
-                    if let Some(kind) = wanted.get(name.as_str()).and_then(|w| kind_of(w)) {
-                        let review = s.expiration_date_time.get()
-                            - self
-                                .settings
-                                .policy
-                                .margin(kind, s.include_resource_data == Some(true));
+                    if let Some(review) = wanted.get(name.as_str()).and_then(|w| {
+                        review_of(w, s.expiration_date_time.get(), &self.settings.policy)
+                    }) {
                         report.next_review =
                             Some(report.next_review.map_or(review, |r| r.min(review)));
                     }
@@ -640,17 +631,14 @@ impl Keeper {
                     self.metrics.failure("create", "conflict");
                     done.push(Change::Blocked {
                         name,
-                        fingerprint: w.fingerprint.clone(),
+                        fingerprint: w.fingerprint(),
                         error: format!(
                             "subscription {graph_id} of this app, not created by this keeper, already watches this resource and change types: delete it, or set prune = true to replace it"
                         ),
                     });
                     report.failed += 1;
                 }
-                Action::Renew { name, graph_id, to } => {
-                    let to = renewal_target(wanted.get(name.as_str()), to, now);
-                    renewals.push((name, graph_id, to));
-                }
+                Action::Renew { name, graph_id, to } => renewals.push((name, graph_id, to)),
                 Action::Replace { name, graph_id } => {
                     deletes.push((Some(name), graph_id, Why::Undesired, true));
                 }
@@ -891,7 +879,7 @@ impl Keeper {
                     let d = w.desired();
                     Change::IntendCreate {
                         name: w.name.clone(),
-                        fingerprint: w.fingerprint.clone(),
+                        fingerprint: w.fingerprint(),
                         resource: d.resource,
                         change_type: d.change_type,
                     }
@@ -901,7 +889,7 @@ impl Keeper {
             let calls: Vec<_> = chunk
                 .iter()
                 .map(|w| async move {
-                    let body = create_body(w, now);
+                    let body = create_body(w, now, &self.settings.policy);
                     (*w, t.client.create_json(&body).await)
                 })
                 .collect();
@@ -920,15 +908,15 @@ impl Keeper {
                         }
                         outcomes.push(Change::Active {
                             name: w.name.clone(),
-                            fingerprint: w.fingerprint.clone(),
+                            fingerprint: w.fingerprint(),
                             graph_id: s.id.clone(),
                             expires_at: s.expiration_date_time.get(),
                             outcome: "created",
                         });
                         report.created += 1;
-                        if let Some(kind) = kind_of(w) {
-                            let review = s.expiration_date_time.get()
-                                - self.settings.policy.margin(kind, rich(w));
+                        if let Some(review) =
+                            review_of(w, s.expiration_date_time.get(), &self.settings.policy)
+                        {
                             report.next_review =
                                 Some(report.next_review.map_or(review, |r| r.min(review)));
                         }
@@ -1150,60 +1138,48 @@ fn retry_soon(report: &mut Report, now: DateTime<Utc>) {
     }
 }
 
-/// A renewal's target for `w`: the plan's, but not past the subscription's configured
-/// `lifetime` from now.
-fn renewal_target(
-    w: Option<&&Wanted>,
-    planned: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> DateTime<Utc> {
-    match w {
-        Some(w) if w.lifetime.is_some() => planned.min(expiration(w, now)),
-        _ => planned,
-    }
+/// When `w`, expiring at `expires`, falls due: its margin before (the core's, within its
+/// own lifetime when it has one).
+fn review_of(w: &Wanted, expires: DateTime<Utc>, policy: &RenewalPolicy) -> Option<DateTime<Utc>> {
+    Some(expires - policy.margin_within(longest(w)?))
 }
 
-fn kind_of(w: &Wanted) -> Option<ResourceKind> {
-    w.body
-        .get("resource")
-        .and_then(Value::as_str)
-        .and_then(|r| ResourcePath::parse(r).ok())
-        .and_then(|p| catalogue::resolve(&p).ok())
-        .map(|r| r.kind())
+/// The longest `w` may live: its resource's maximum, or its own lifetime when shorter.
+fn longest(w: &Wanted) -> Option<Duration> {
+    let maximum = lifetime::max_lifetime(w.kind?, w.rich());
+    Some(w.lifetime().map_or(maximum, |l| l.min(maximum)))
 }
 
 fn client_state(w: &Wanted) -> Option<ClientState> {
-    w.body
-        .get("clientState")
-        .and_then(Value::as_str)
-        .and_then(|s| ClientState::new(s).ok())
+    w.client_state().and_then(|s| ClientState::new(s).ok())
 }
 
-fn rich(w: &Wanted) -> bool {
-    w.body
-        .get("includeResourceData")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-}
-
-/// The expiration a create or renewal of `w` asks for at `now`: its lifetime, or the
-/// longest its resource allows.
+/// The expiration a renewal of `w` asks for at `now` outside a plan: its lifetime, or
+/// the longest its resource allows.
 pub fn expiration(w: &Wanted, now: DateTime<Utc>) -> DateTime<Utc> {
-    let longest = kind_of(w).map(|k| lifetime::latest_expiration(k, rich(w), now));
-    match (w.lifetime, longest) {
-        (Some(d), Some(longest)) => (now + d).min(longest),
-        (Some(d), None) => now + d,
-        (None, Some(longest)) => longest,
-        (None, None) => now + Duration::hours(1),
-    }
+    now + longest(w).unwrap_or(match w.lifetime() {
+        Some(d) => d,
+        None => Duration::hours(1),
+    })
+}
+
+/// The expiration a create of `w` asks for at `now`: [`expiration`], pulled back by the
+/// name's place in the policy's spread window (the core's `spread_offset`), so that the
+/// subscriptions of a round of creates do not all fall due in the same minute; never
+/// below Graph's 45-minute minimum unless the lifetime itself is shorter.
+fn create_expiration(w: &Wanted, now: DateTime<Utc>, policy: &RenewalPolicy) -> DateTime<Utc> {
+    let target = expiration(w, now);
+    let window = policy.spread_within(target - now);
+    let spread = target - lifetime::spread_offset(&w.name, window);
+    spread.max(target.min(now + lifetime::MINIMUM))
 }
 
 /// The create request's body for `w` at `now`.
-fn create_body(w: &Wanted, now: DateTime<Utc>) -> Vec<u8> {
-    let mut body = (*w.body).clone();
+fn create_body(w: &Wanted, now: DateTime<Utc>, policy: &RenewalPolicy) -> Vec<u8> {
+    let mut body = w.body();
     body.insert(
         "expirationDateTime".into(),
-        Value::String(expiration(w, now).to_rfc3339_opts(SecondsFormat::Secs, true)),
+        Value::String(create_expiration(w, now, policy).to_rfc3339_opts(SecondsFormat::Secs, true)),
     );
     serde_json::to_vec(&Value::Object(body)).unwrap_or_default()
 }

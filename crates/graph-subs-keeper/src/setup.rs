@@ -5,14 +5,16 @@
 //! same [`Sources`] that `check` used: the keeper holds them only in the client's
 //! token provider and in the create bodies.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use graph_subs_core::cloud::Cloud;
 use graph_subs_http::{
     AzureCli, ClientCredentials, GraphClient, Secret, StaticToken, is_local_service, token_root,
 };
 
-use crate::config::{Checked, Sources};
+use crate::config::{Checked, Sources, Wanted};
 use crate::run::{Settings, Tenant};
 
 /// Why the keeper cannot start with this configuration.
@@ -25,34 +27,35 @@ pub struct SetupError {
     pub message: String,
 }
 
-/// The tenants of `checked` (which must have no errors), each with its client.
+/// The tenants of `checked` (which must have no errors), each with its client and its
+/// subscriptions (moved, not copied: take [`settings`] first).
 pub fn tenants(
-    checked: &Checked,
+    checked: Checked,
     folder: &Path,
     sources: &dyn Sources,
 ) -> Result<Vec<Tenant>, SetupError> {
-    let Some(file) = &checked.file else {
-        return Ok(Vec::new());
-    };
-    file.tenants
-        .iter()
-        .map(|section| {
-            let t = section.get_ref();
-            let name = t.name.get_ref().clone();
+    let mut wanted: HashMap<Arc<str>, Vec<Wanted>> = HashMap::new();
+    for w in checked.wanted {
+        wanted.entry(w.tenant.clone()).or_default().push(w);
+    }
+    checked
+        .tenants
+        .into_iter()
+        .map(|t| {
+            let name = t.name.clone();
             let fail = |message: String| SetupError {
                 tenant: name.clone(),
                 message,
             };
             let cloud = match &t.cloud {
                 Some(text) => text
-                    .get_ref()
                     .parse()
-                    .map_err(|_| fail(format!("`{}` is not a cloud", text.get_ref())))?,
+                    .map_err(|_| fail(format!("`{text}` is not a cloud")))?,
                 None => Cloud::Global,
             };
-            let base_url = t.base_url.as_ref().map(|b| b.get_ref().trim().to_owned());
+            let base_url = t.base_url.as_ref().map(|b| b.trim().to_owned());
             let root = token_root(cloud, base_url.as_deref());
-            let c = t.credentials.get_ref();
+            let c = &t.credentials;
             let secret = |file: Option<&toml::Spanned<String>>,
                           env: Option<&toml::Spanned<String>>,
                           what: &str|
@@ -91,7 +94,7 @@ pub fn tenants(
                 app_id = Some(client_id.get_ref().clone());
                 builder.token_provider(ClientCredentials::new(
                     authority,
-                    t.tenant_id.get_ref().trim(),
+                    t.tenant_id.trim(),
                     client_id.get_ref(),
                     Secret::new(secret),
                     &root,
@@ -105,12 +108,7 @@ pub fn tenants(
             };
             let client = builder.build().map_err(|e| fail(e.to_string()))?;
             Ok(Tenant {
-                wanted: checked
-                    .wanted
-                    .iter()
-                    .filter(|w| w.tenant == name)
-                    .cloned()
-                    .collect(),
+                wanted: wanted.remove(name.as_str()).unwrap_or_default(),
                 name,
                 client,
                 app_id,
@@ -126,16 +124,14 @@ pub fn settings(checked: &Checked, interval: std::time::Duration) -> Settings {
         interval,
         ..Settings::default()
     };
-    if let Some(file) = &checked.file {
-        settings.prune = file.keeper.prune;
-        if let Some(margin) = file
-            .keeper
-            .renew_margin
-            .as_ref()
-            .and_then(|m| graph_subs_core::lifetime::parse_duration(m.get_ref()).ok())
-        {
-            settings.policy.renew_before = margin;
-        }
+    settings.prune = checked.keeper.prune;
+    if let Some(margin) = checked
+        .keeper
+        .renew_margin
+        .as_ref()
+        .and_then(|m| graph_subs_core::lifetime::parse_duration(m.get_ref()).ok())
+    {
+        settings.policy.renew_before = margin;
     }
     settings
 }

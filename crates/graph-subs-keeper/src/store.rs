@@ -62,7 +62,21 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         5,
         "ALTER TABLE keeper_subscriptions ADD COLUMN change_type TEXT",
     ),
+    // Renewal rounds read only what falls due ([`Store::due`]).
+    (
+        6,
+        "CREATE INDEX IF NOT EXISTS keeper_subscriptions_expiry ON keeper_subscriptions (tenant, expires_at)",
+    ),
 ];
+
+/// The rows of a tenant that fall due before a horizon ([`Store::due`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Due {
+    /// The rows with a Graph id that expire before the horizon, nearest first.
+    pub rows: Vec<Row>,
+    /// The nearest expiry of the others, when there are others.
+    pub later: Option<DateTime<Utc>>,
+}
 
 /// Why the store cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -495,6 +509,69 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The names of `tenant` remembered with a Graph id: a renewal round's check that
+    /// nothing is left to create, without reading every row.
+    pub async fn live_names(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
+        sqlx::query(
+            "SELECT name FROM keeper_subscriptions WHERE tenant = $1 AND graph_id IS NOT NULL",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get::<String, _>("name")?))
+        .collect()
+    }
+
+    /// The subscription of `tenant` nearest its expiry (with a Graph id): name, id, expiry.
+    pub async fn nearest(
+        &self,
+        tenant: &str,
+    ) -> Result<Option<(String, String, DateTime<Utc>)>, StoreError> {
+        let found = sqlx::query(
+            "SELECT name, graph_id, expires_at FROM keeper_subscriptions WHERE tenant = $1 AND graph_id IS NOT NULL AND expires_at IS NOT NULL ORDER BY expires_at LIMIT 1",
+        )
+        .bind(tenant)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = found else {
+            return Ok(None);
+        };
+        let expires: String = r.try_get("expires_at")?;
+        let name: String = r.try_get("name")?;
+        let id: String = r.try_get("graph_id")?;
+        Ok(time(&expires).map(|at| (name, id, at)))
+    }
+
+    /// The rows of `tenant` with a Graph id that expire before `horizon`, nearest first,
+    /// and the nearest expiry of the others: what a renewal round reads instead of every
+    /// row (by the `(tenant, expires_at)` index; expiries are fixed-width text, so they
+    /// compare as times).
+    pub async fn due(&self, tenant: &str, horizon: DateTime<Utc>) -> Result<Due, StoreError> {
+        let horizon = text(horizon);
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM keeper_subscriptions WHERE tenant = $1 AND graph_id IS NOT NULL AND expires_at < $2 ORDER BY expires_at"
+        ))
+        .bind(tenant)
+        .bind(&horizon)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(row)
+        .collect::<Result<_, _>>()?;
+        let later = sqlx::query(
+            "SELECT MIN(expires_at) AS later FROM keeper_subscriptions WHERE tenant = $1 AND graph_id IS NOT NULL AND expires_at >= $2",
+        )
+        .bind(tenant)
+        .bind(&horizon)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get::<Option<String>, _>("later")?
+        .as_deref()
+        .and_then(time);
+        Ok(Due { rows, later })
     }
 
     /// The remembered subscription that is Graph's `graph_id` (a lifecycle event names

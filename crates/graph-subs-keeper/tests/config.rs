@@ -219,7 +219,7 @@ fn syntax_errors_and_unknown_keys_are_placed_and_explained() {
     assert!(problem.message.contains("notification_ur"), "{problem:?}");
     let broken = check("[keeper\nprune = true", Path::new("/"), &sources(), now());
     assert_eq!(broken.problems[0].line, 1);
-    assert!(broken.file.is_none());
+    assert!(broken.tenants.is_empty() && broken.wanted.is_empty());
 }
 
 #[test]
@@ -228,7 +228,7 @@ fn each_wanted_subscription_has_its_request_and_a_fingerprint_of_it() {
     let names: Vec<(&str, &str)> = checked
         .wanted
         .iter()
-        .map(|w| (w.tenant.as_str(), w.name.as_str()))
+        .map(|w| (&*w.tenant, w.name.as_str()))
         .collect();
     assert_eq!(
         names,
@@ -239,30 +239,30 @@ fn each_wanted_subscription_has_its_request_and_a_fingerprint_of_it() {
         ]
     );
     let mail = &checked.wanted[0];
-    assert_eq!(mail.body["clientState"], "CANARY-client-state");
-    assert!(mail.body.get("expirationDateTime").is_none());
-    assert_eq!(mail.lifetime, None);
+    assert_eq!(mail.body()["clientState"], "CANARY-client-state");
+    assert!(mail.body().get("expirationDateTime").is_none());
+    assert_eq!(mail.lifetime(), None);
     assert_eq!(
-        checked.wanted[1].lifetime,
+        checked.wanted[1].lifetime(),
         Some(chrono::Duration::minutes(50))
     );
     let desired = mail.desired();
     assert_eq!(desired.change_type, "created,updated");
-    assert_eq!(desired.fingerprint, mail.fingerprint);
-    assert_eq!(mail.fingerprint.len(), 64);
+    assert_eq!(desired.fingerprint, mail.fingerprint());
+    assert_eq!(mail.fingerprint().len(), 64);
     assert!(!format!("{mail:?}").contains("CANARY"), "{mail:?}");
 
     // The same file gives the same fingerprints; a rotated clientState another.
     let again = check(GOOD, Path::new("/etc/keeper"), &sources(), now());
-    assert_eq!(again.wanted[0].fingerprint, mail.fingerprint);
+    assert_eq!(again.wanted[0].fingerprint(), mail.fingerprint());
     let mut rotated = sources();
     rotated.files.insert(
         PathBuf::from("/etc/keeper/secrets/client-state"),
         "CANARY-rotated\n".to_owned(),
     );
     let after = check(GOOD, Path::new("/etc/keeper"), &rotated, now());
-    assert_ne!(after.wanted[0].fingerprint, mail.fingerprint);
-    assert_eq!(after.wanted[2].fingerprint, again.wanted[2].fingerprint);
+    assert_ne!(after.wanted[0].fingerprint(), mail.fingerprint());
+    assert_eq!(after.wanted[2].fingerprint(), again.wanted[2].fingerprint());
 }
 
 #[test]
@@ -286,4 +286,90 @@ client_secret_file = "secrets/contoso"
     assert_eq!(duplicate.len(), 1, "{:#?}", checked.problems);
     assert!(duplicate[0].message.contains("line 8"), "{duplicate:?}");
     assert!(!check(GOOD, Path::new("/etc/keeper"), &sources(), now()).has_errors());
+}
+
+/// What `check` found, comparable: problems as rendered, tenants, subscriptions with
+/// their fingerprints, and `[keeper]`.
+fn summary(checked: &graph_subs_keeper::config::Checked) -> String {
+    let problems: Vec<String> = checked
+        .problems
+        .iter()
+        .map(|p| p.render("keeper.toml"))
+        .collect();
+    let tenants: Vec<&str> = checked.tenants.iter().map(|t| t.name.as_str()).collect();
+    let wanted: Vec<String> = checked
+        .wanted
+        .iter()
+        .map(|w| format!("{}/{} {}", w.tenant, w.name, w.fingerprint()))
+        .collect();
+    format!(
+        "{}{tenants:?}\n{wanted:#?}\nprune={} margin={:?}",
+        problems.join(""),
+        checked.keeper.prune,
+        checked.keeper.renew_margin.as_ref().map(|m| m.get_ref())
+    )
+}
+
+/// The file is parsed one `[[tenant]]` at a time (memory: `docs/performance.md`), which
+/// must read it exactly as a parse of the whole would: positions in later tenants,
+/// `[keeper]` after the tenants, a `[[tenant]]` line inside a multi-line string, a
+/// `[keeper]` given twice.
+#[test]
+fn reading_tenant_by_tenant_reads_the_file_as_a_whole() {
+    let dir = Path::new("/etc/keeper");
+    // A problem in the second tenant, at its line in the file.
+    let bad = GOOD.replace("resource = \"users\"", "resource = \"users/..\"");
+    let checked = check(&bad, dir, &sources(), now());
+    let line = bad
+        .lines()
+        .position(|l| l.contains("users/.."))
+        .expect("the line")
+        + 1;
+    let problem = checked
+        .problems
+        .iter()
+        .find(|p| p.severity == Severity::Error)
+        .expect("the dot segment is an error");
+    assert_eq!(
+        (problem.line, problem.column),
+        (line, 12),
+        "{}",
+        summary(&checked)
+    );
+    assert_eq!(
+        problem.within.as_deref(),
+        Some("tenant fabrikam, subscription users")
+    );
+
+    // `[keeper]` at the end: the same as at the start.
+    let keeper_first = check(GOOD, dir, &sources(), now());
+    let (head, rest) = GOOD.split_at(GOOD.find("[[tenant]]").unwrap());
+    let keeper_last = format!("{rest}\n{head}");
+    let moved = check(&keeper_last, dir, &sources(), now());
+    assert!(moved.keeper.renew_margin.is_some() && !moved.has_errors());
+    assert_eq!(moved.wanted.len(), keeper_first.wanted.len());
+    for (a, b) in moved.wanted.iter().zip(&keeper_first.wanted) {
+        assert_eq!((&a.name, a.fingerprint()), (&b.name, b.fingerprint()));
+    }
+
+    // `[keeper]` twice: TOML's redefinition error, at the second.
+    let twice = format!("{GOOD}\n[keeper]\nprune = true\n");
+    let checked = check(&twice, dir, &sources(), now());
+    let syntax: Vec<_> = checked
+        .problems
+        .iter()
+        .filter(|p| p.code == "config-syntax")
+        .collect();
+    assert_eq!(syntax.len(), 1, "{}", summary(&checked));
+    assert_eq!(syntax[0].line, twice.lines().count() - 1);
+
+    // A `[[tenant]]` line inside a multi-line string is text, not a header: one
+    // tenant, named with it.
+    let inside = GOOD.replace(
+        "name = \"fabrikam\"",
+        "name = \"\"\"fab\n[[tenant]]\nrikam\"\"\"",
+    );
+    let checked = check(&inside, dir, &sources(), now());
+    assert_eq!(checked.counts(), (2, 3), "{}", summary(&checked));
+    assert_eq!(checked.tenants[1].name, "fab\n[[tenant]]\nrikam");
 }

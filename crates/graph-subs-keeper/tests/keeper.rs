@@ -149,8 +149,8 @@ token_env = "FABRIKAM_TOKEN"
         let now = self.emulator.now();
         let checked = config::check(text, self.dir.path(), &self.sources, now);
         assert!(!checked.has_errors(), "{:#?}", checked.problems);
-        let tenants = setup::tenants(&checked, self.dir.path(), &self.sources).unwrap();
         let mut settings = setup::settings(&checked, std::time::Duration::from_secs(300));
+        let tenants = setup::tenants(checked, self.dir.path(), &self.sources).unwrap();
         settings.replica = replica.map(|id| Replica {
             id: id.to_owned(),
             lease: chrono::Duration::seconds(60),
@@ -364,6 +364,106 @@ async fn a_week_of_presence_and_mail_subscriptions_without_a_lapse() {
     assert!(text.contains("graph_subs_keeper_actions_total{action=\"renewed\"}"));
 }
 
+/// `keep run` waits for the review a round asks for (or the poll interval): a keeper
+/// that takes each round's `next_review` at its word, with an interval of two days, keeps
+/// subscriptions whose own `lifetime` is shorter than their resource's (a day, two
+/// hours) alive for a week, and renews the two-hour one about once an hour rather than at
+/// every round.
+#[tokio::test]
+async fn rounds_at_the_reviews_they_ask_for_keep_short_lifetimes_alive() {
+    let f = fixture(None).await;
+    let text = f.config(
+        false,
+        &[
+            subscription("ada-mail", "users/ada/messages", "lifetime = \"1d\""),
+            subscription("bob-events", "users/bob/events", "lifetime = \"2h\""),
+        ],
+        &[subscription(
+            "ada-presence",
+            "communications/presences/ada",
+            "",
+        )],
+    );
+    let keeper = f.keeper(&text).await;
+    let reports = keeper.reconcile_all().await.unwrap();
+    let first = total(&reports);
+    assert_eq!((first.created, first.failed), (3, 0), "{first:?}");
+    let start = ids(&keeper).await;
+    let mut now = f.emulator.now();
+    let end = now + chrono::Duration::days(7);
+    let interval = chrono::Duration::days(2);
+    let mut next = reports
+        .iter()
+        .filter_map(|r| r.next_review)
+        .min()
+        .expect("a review is asked for");
+    let (mut rounds, mut renewed) = (0, 0);
+    while now < end {
+        // The emulator's clock moves in whole seconds: rounded up, as a timer would
+        // wake at or after its deadline.
+        let wait = (next.min(now + interval) - now).num_milliseconds().max(1);
+        now = f.advance((wait + 999) / 1000).await;
+        let reports = keeper.renew_due_all().await.unwrap();
+        let round = total(&reports);
+        assert_eq!(
+            (round.created, round.failed),
+            (0, 0),
+            "nothing lapsed at {now}: {round:?}"
+        );
+        renewed += round.renewed;
+        rounds += 1;
+        next = reports
+            .iter()
+            .filter_map(|r| r.next_review)
+            .min()
+            .expect("a review is asked for");
+        assert!(next > now - chrono::Duration::minutes(2), "{next} at {now}");
+    }
+    assert_eq!(ids(&keeper).await, start, "the same subscriptions all week");
+    for row in keeper.store().all_rows().await.unwrap() {
+        assert!(row.expires_at.unwrap() > now, "{row:?}");
+    }
+    // Presence about twice an hour, the two-hour events about once an hour, mail
+    // about once a day: not a renewal at every round, and not a round a minute.
+    assert!(
+        (7 * 24 * 2..=7 * 24 * 5).contains(&renewed),
+        "{renewed} renewals in {rounds} rounds"
+    );
+    assert!(rounds <= 7 * 24 * 4, "{rounds} rounds");
+}
+
+/// The subscriptions of one round of creates do not all expire, and so fall due, in
+/// the same minute: each is pulled back by its name's place in the policy's spread
+/// window (2 hours, a tenth of the lifetime at most), never past Graph's maximum.
+#[tokio::test]
+async fn creates_of_one_round_are_spread_over_the_window() {
+    let f = fixture(None).await;
+    let mail: Vec<String> = (0..40)
+        .map(|i| subscription(&format!("u{i}-mail"), &format!("users/u{i}/messages"), ""))
+        .collect();
+    let text = f.config(false, &mail, &[]);
+    let keeper = f.keeper(&text).await;
+    let now = f.emulator.now();
+    let first = total(&keeper.reconcile_all().await.unwrap());
+    assert_eq!(first.created, 40, "{first:?}");
+    let longest = now + chrono::Duration::minutes(10_080);
+    let mut minutes = std::collections::BTreeSet::new();
+    for s in f.graph(APP).await.values() {
+        let expires: DateTime<Utc> = s["expirationDateTime"].as_str().unwrap().parse().unwrap();
+        assert!(expires <= longest, "{s}");
+        assert!(
+            expires >= longest - chrono::Duration::hours(2) - chrono::Duration::minutes(2),
+            "{s}"
+        );
+        minutes.insert(expires.timestamp() / 60);
+    }
+    assert!(
+        minutes.len() >= 20,
+        "40 creates expire in only {} distinct minutes",
+        minutes.len()
+    );
+}
+
 #[tokio::test]
 async fn removed_and_vanished_subscriptions_are_created_again_and_reauthorized() {
     let f = fixture(None).await;
@@ -551,7 +651,7 @@ async fn a_create_cut_short_by_a_crash_is_adopted_not_repeated() {
             "contoso",
             &[Change::IntendCreate {
                 name: "ada-mail".into(),
-                fingerprint: checked.wanted[0].fingerprint.clone(),
+                fingerprint: checked.wanted[0].fingerprint(),
                 resource: "users/ada/messages".into(),
                 change_type: "created,updated".into(),
             }],
@@ -753,7 +853,7 @@ async fn an_adopted_subscription_keeps_the_spec_it_was_created_with() {
             "contoso",
             &[Change::IntendCreate {
                 name: "ada-mail".into(),
-                fingerprint: before.wanted[0].fingerprint.clone(),
+                fingerprint: before.wanted[0].fingerprint(),
                 resource: "users/ada/messages".into(),
                 change_type: "created,updated".into(),
             }],
