@@ -26,6 +26,18 @@ pub struct BulkOutcome {
     pub skipped: Vec<String>,
     /// Ids that failed, and why.
     pub failed: Vec<ItemFailure>,
+    /// The `expirationDateTime` Graph answered for each renewed id (when its answer had
+    /// one): the truth, which may be sooner than what was asked.
+    pub expirations: HashMap<String, DateTime<Utc>>,
+}
+
+impl BulkOutcome {
+    fn done(&mut self, id: String, expiration: Option<DateTime<Utc>>) {
+        if let Some(at) = expiration {
+            self.expirations.insert(id.clone(), at);
+        }
+        self.succeeded.push(id);
+    }
 }
 
 /// One item that failed.
@@ -95,7 +107,8 @@ impl Item {
 
 /// What one item's answer means.
 enum Verdict {
-    Done,
+    /// Done; for a renewal, the expiration Graph answered.
+    Done(Option<DateTime<Utc>>),
     Skipped,
     Retry(Option<Duration>, ItemFailure),
     Failed(ItemFailure),
@@ -171,14 +184,15 @@ impl GraphClient {
         };
         match mode {
             Mode::Single => {
-                let results: Vec<(Item, Result<(), Error>)> = futures_util::stream::iter(items)
+                type Answer = Result<Option<DateTime<Utc>>, Error>;
+                let results: Vec<(Item, Answer)> = futures_util::stream::iter(items)
                     .map(|item| async move {
                         let result = match &item {
                             Item::Renew { id, to } => self
                                 .update(id, &UpdateSubscription::renewal(*to), None)
                                 .await
-                                .map(|_| ()),
-                            Item::Delete { id } => self.delete(id, None).await,
+                                .map(|s| Some(s.expiration_date_time.get())),
+                            Item::Delete { id } => self.delete(id, None).await.map(|()| None),
                         };
                         finished(1);
                         (item, result)
@@ -189,7 +203,7 @@ impl GraphClient {
                 for (item, result) in results {
                     let id = item.id().to_owned();
                     match (result, &item) {
-                        (Ok(()), _) => outcome.succeeded.push(id),
+                        (Ok(expiration), _) => outcome.done(id, expiration),
                         // A deletion of what no longer exists has nothing left to do.
                         (Err(Error::NotFound { .. }), Item::Delete { .. }) => {
                             outcome.skipped.push(id)
@@ -213,6 +227,7 @@ impl GraphClient {
                     .await;
                 for r in results {
                     outcome.succeeded.extend(r.succeeded);
+                    outcome.expirations.extend(r.expirations);
                     outcome.skipped.extend(r.skipped);
                     outcome.failed.extend(r.failed);
                 }
@@ -234,7 +249,7 @@ impl GraphClient {
             let mut last_failures = Vec::new();
             for (item, verdict) in items.into_iter().zip(verdicts) {
                 match verdict {
-                    Verdict::Done => outcome.succeeded.push(item.id().to_owned()),
+                    Verdict::Done(expiration) => outcome.done(item.id().to_owned(), expiration),
                     Verdict::Skipped => outcome.skipped.push(item.id().to_owned()),
                     Verdict::Failed(f) => outcome.failed.push(f),
                     Verdict::Retry(after, f) => {
@@ -334,7 +349,17 @@ impl GraphClient {
 fn verdict(item: &Item, response: BatchItem) -> Verdict {
     let status = response.status;
     if (200..300).contains(&status) {
-        return Verdict::Done;
+        // A renewal's answer is the subscription; an unreadable time leaves the one asked.
+        let expiration = match item {
+            Item::Renew { .. } => response
+                .body
+                .as_ref()
+                .and_then(|b| b["expirationDateTime"].as_str())
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc)),
+            Item::Delete { .. } => None,
+        };
+        return Verdict::Done(expiration);
     }
     let text = |field: &str| {
         response
@@ -376,4 +401,61 @@ struct BatchItem {
     headers: serde_json::Map<String, Value>,
     #[serde(default)]
     body: Option<Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: Value) -> BatchItem {
+        BatchItem {
+            id: "0".into(),
+            status,
+            headers: serde_json::Map::new(),
+            body: Some(body),
+        }
+    }
+
+    fn renewal() -> Item {
+        Item::Renew {
+            id: "0fc2a2a3-3d6e-4d1b-9f5b-6f0a3c1c9e21".into(),
+            to: Timestamp::new("2026-11-30T12:00:00Z".parse().unwrap()).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_renewal_answered_with_a_sooner_expiration_reports_that_one() {
+        let sooner = "2026-11-29T08:30:00Z";
+        let Verdict::Done(at) = verdict(
+            &renewal(),
+            answer(200, json!({ "expirationDateTime": sooner })),
+        ) else {
+            panic!("a 200 is done");
+        };
+        assert_eq!(at, Some(sooner.parse().unwrap()));
+    }
+
+    #[test]
+    fn an_answer_without_a_readable_expiration_reports_none() {
+        for body in [
+            json!({}),
+            json!({ "expirationDateTime": "tomorrow" }),
+            json!(null),
+        ] {
+            let Verdict::Done(at) = verdict(&renewal(), answer(200, body)) else {
+                panic!("a 200 is done");
+            };
+            assert_eq!(at, None);
+        }
+        let delete = Item::Delete {
+            id: "0fc2a2a3-3d6e-4d1b-9f5b-6f0a3c1c9e21".into(),
+        };
+        assert!(matches!(
+            verdict(
+                &delete,
+                answer(204, json!({ "expirationDateTime": "2026-11-29T08:30:00Z" }))
+            ),
+            Verdict::Done(None)
+        ));
+    }
 }

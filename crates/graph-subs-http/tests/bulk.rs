@@ -78,6 +78,11 @@ async fn renewals_and_deletions_survive_a_faulty_graph() {
     let single = c.renew_many(&items[400..], Mode::Single).await;
     assert!(single.failed.is_empty(), "{:?}", single.failed.first());
     assert_eq!(single.succeeded.len(), 200);
+    // Each renewal reports the expiration Graph answered, batched or not.
+    for outcome in [&batched, &single] {
+        assert_eq!(outcome.expirations.len(), outcome.succeeded.len());
+        assert!(outcome.expirations.values().all(|at| *at == to));
+    }
     let listed: Vec<_> = c.list().try_collect().await.unwrap();
     assert_eq!(listed.len(), 600, "renewals deleted nothing");
     assert!(listed.iter().all(|s| s.expiration_date_time.get() == to));

@@ -814,9 +814,11 @@ impl Keeper {
             let mut outcomes = Vec::new();
             for id in &outcome.succeeded {
                 if let Some((name, to)) = by_id.get(id.as_str()) {
+                    // What Graph answered, which may be sooner than what was asked.
+                    let expires_at = outcome.expirations.get(id).copied().unwrap_or(*to);
                     outcomes.push(Change::Renewed {
                         name: (*name).to_owned(),
-                        expires_at: *to,
+                        expires_at,
                     });
                     report.renewed += 1;
                 }

@@ -14,6 +14,7 @@
 //!   parameters by first appearance).
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt as _;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor as _, Row as _};
 
@@ -363,23 +364,30 @@ impl Store {
 
     /// Every remembered subscription of `tenant`, by name.
     pub async fn rows(&self, tenant: &str) -> Result<Vec<Row>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM keeper_subscriptions WHERE tenant = $1 ORDER BY name"
-        ))
-        .bind(tenant)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(row).collect()
+        let sql =
+            format!("SELECT {COLUMNS} FROM keeper_subscriptions WHERE tenant = $1 ORDER BY name");
+        self.decoded(sqlx::query(&sql).bind(tenant)).await
     }
 
     /// Every remembered subscription, by tenant and name (`keep status`).
     pub async fn all_rows(&self) -> Result<Vec<Row>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM keeper_subscriptions ORDER BY tenant, name"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(row).collect()
+        let sql = format!("SELECT {COLUMNS} FROM keeper_subscriptions ORDER BY tenant, name");
+        self.decoded(sqlx::query(&sql)).await
+    }
+
+    /// The rows `query` selects, each decoded as it arrives: the driver's generic rows
+    /// (column names and values, several times the size of a [`Row`]) are never all held
+    /// at once, which a `fetch_all` of 100,000 rows would (about 80 MB).
+    async fn decoded<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<Vec<Row>, StoreError> {
+        query
+            .fetch(&self.pool)
+            .map_err(StoreError::from)
+            .and_then(|r| std::future::ready(row(&r)))
+            .try_collect()
+            .await
     }
 
     /// Writes `changes` to `tenant`'s rows in one transaction (one disk sync, however
@@ -551,16 +559,15 @@ impl Store {
     /// compare as times).
     pub async fn due(&self, tenant: &str, horizon: DateTime<Utc>) -> Result<Due, StoreError> {
         let horizon = text(horizon);
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM keeper_subscriptions WHERE tenant = $1 AND graph_id IS NOT NULL AND expires_at < $2 ORDER BY expires_at"
-        ))
-        .bind(tenant)
-        .bind(&horizon)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(row)
-        .collect::<Result<_, _>>()?;
+        let rows = self
+            .decoded(
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM keeper_subscriptions WHERE tenant = $1 AND graph_id IS NOT NULL AND expires_at < $2 ORDER BY expires_at"
+                ))
+                .bind(tenant)
+                .bind(&horizon),
+            )
+            .await?;
         let later = sqlx::query(
             "SELECT MIN(expires_at) AS later FROM keeper_subscriptions WHERE tenant = $1 AND graph_id IS NOT NULL AND expires_at >= $2",
         )
