@@ -6,8 +6,9 @@
 //! - `bench [--no-run] [--only check|emulator|manage|receiver|keeper] [--quick]
 //!   [--no-python]`: runs the criterion benchmarks of `check` ([`bench`]), the emulator's
 //!   load benchmark ([`emulator_bench`]), the client's ([`manage_bench`]), the receiver's
-//!   ([`receiver_bench`], [`rich_bench`]) and the keeper's scale benchmark
-//!   ([`keeper_bench`]), and writes their sections of `docs/performance.md`
+//!   ([`receiver_bench`], [`rich_bench`]), the keeper's scale benchmark
+//!   ([`keeper_bench`]) and its replicas on PostgreSQL ([`replicas_bench`]), and writes
+//!   their sections of `docs/performance.md`
 //!   ([`json_bench`] runs all but the first).
 //!
 //! The library half exists so that the workspace tests can run the same code.
@@ -22,4 +23,5 @@ pub mod keeper_bench;
 pub mod manage_bench;
 pub mod page;
 pub mod receiver_bench;
+pub mod replicas_bench;
 pub mod rich_bench;

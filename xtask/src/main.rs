@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand};
 use xtask::codegen::{self, Mode, Outcome};
 use xtask::corpus::show_cell;
 use xtask::page::{parse_page, rows_json};
-use xtask::{bench, emulator_bench, keeper_bench, manage_bench, receiver_bench, rich_bench};
+use xtask::{
+    bench, emulator_bench, keeper_bench, manage_bench, receiver_bench, replicas_bench, rich_bench,
+};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "graph-subs project automation")]
@@ -51,7 +53,8 @@ enum Task {
         no_run: bool,
         /// Run one part only: `check` (criterion), `emulator`, `manage` (the client and
         /// the commands), `receiver` or `keeper` (100,000 subscriptions over a simulated
-        /// week: about half an hour).
+        /// week, about 6 minutes, then three replicas on PostgreSQL, one killed every
+        /// simulated hour).
         #[arg(long, value_parser = ["check", "emulator", "manage", "receiver", "keeper"])]
         only: Option<String>,
         /// The emulator's and the client's benches in their small versions: for trying
@@ -191,6 +194,14 @@ fn run_bench(
             results.subscriptions,
             results.days,
             results.seconds,
+            bench::DOC
+        );
+        let replicas = replicas_bench::run(&root, options.no_run, quick)?;
+        println!(
+            "wrote the replicas' measurements ({} kills over {} simulated days, {:.0} s) into {}",
+            replicas.week.kills,
+            replicas.days,
+            replicas.seconds,
             bench::DOC
         );
     }

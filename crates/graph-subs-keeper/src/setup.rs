@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use graph_subs_core::cloud::Cloud;
 use graph_subs_http::{
-    AzureCli, ClientCredentials, GraphClient, Secret, StaticToken, is_local_service, token_root,
+    AzureCli, ClientCredentials, GraphClient, Pacing, Secret, StaticToken, is_local_service,
+    token_root,
 };
 
 use crate::config::{Checked, Sources, Wanted};
@@ -28,11 +29,26 @@ pub struct SetupError {
 }
 
 /// The tenants of `checked` (which must have no errors), each with its client and its
-/// subscriptions (moved, not copied: take [`settings`] first).
+/// subscriptions (moved, not copied: take [`settings`] first). Each client paces itself
+/// to Graph's limits ([`Pacing::GRAPH`]).
 pub fn tenants(
     checked: Checked,
     folder: &Path,
     sources: &dyn Sources,
+) -> Result<Vec<Tenant>, SetupError> {
+    tenants_paced(checked, folder, sources, Pacing::GRAPH)
+}
+
+/// [`tenants`] with another pacing for the clients. For simulations only: against the
+/// emulator with its clock advanced faster than real time, Graph's limits are counted on
+/// the emulator's clock, and a pacing in real time would hold the simulation back (and
+/// distort what it measures in the emulator's time). `keep run` always uses
+/// [`tenants`].
+pub fn tenants_paced(
+    checked: Checked,
+    folder: &Path,
+    sources: &dyn Sources,
+    pacing: Pacing,
 ) -> Result<Vec<Tenant>, SetupError> {
     let mut wanted: HashMap<Arc<str>, Vec<Wanted>> = HashMap::new();
     for w in checked.wanted {
@@ -76,6 +92,7 @@ pub fn tenants(
             };
             let mut builder = GraphClient::builder()
                 .cloud(cloud)
+                .pacing(pacing)
                 .allow_http_loopback(is_local_service(base_url.as_deref()));
             if let Some(url) = &base_url {
                 builder = builder.base_url(url);
