@@ -21,7 +21,10 @@
 //!   replica (a new id) is started in its place, as a supervisor would. Then the clock
 //!   moves 50 s, then 5 s at a time, every live replica asking for the dead one's
 //!   tenants at each probe, until each is worked again: **the takeover**, timed from the
-//!   kill in Graph's time, must come within the lease (60 s) and one probe (5 s).
+//!   kill in Graph's time, must come within the lease (60 s), one probe (5 s) and the
+//!   second to which Graph's time is known (its `Date` header). The time from the end of
+//!   the dead replica's lease (as the refusals before the takeover gave it) to the
+//!   takeover is reported beside.
 //! - The replicas' clients do not pace themselves (`setup::tenants_paced` with
 //!   `Pacing::OFF`): Graph's limits are the emulator's, counted on its clock, which runs
 //!   far faster than real time here; a real-time pacing (40 List requests in 20 s, and a
@@ -277,6 +280,8 @@ struct Days {
     unworked: usize,
     kills: usize,
     takeovers: Vec<f64>,
+    /// From the end of the dead replica's lease (as the refusals gave it) to the takeover.
+    after_lease: Vec<f64>,
     /// Takeovers that did not come within [`MAX_PROBES`].
     lost: usize,
     errors: Vec<String>,
@@ -431,6 +436,8 @@ async fn bench(size: Size) -> Result<Value> {
         // Graph's time at the kill: the victim's last lease was taken before it.
         let killed_at = bench.emulator.now();
         let mut waiting = orphans;
+        // The dead replica's lease end for each orphan, as the refusals said it.
+        let mut lease_end: HashMap<usize, DateTime<Utc>> = HashMap::new();
         for probe in 0..MAX_PROBES {
             if waiting.is_empty() {
                 break;
@@ -457,13 +464,19 @@ async fn bench(size: Size) -> Result<Value> {
                 let mut worked = 0;
                 for outcome in &outcomes {
                     worked += usize::from(days.count(outcome));
+                    if let Err(KeeperError::Leased { until, .. }) = outcome {
+                        lease_end.insert(tenant, *until);
+                    }
                 }
                 days.doubly_worked += usize::from(worked > 1);
                 if worked == 0 {
                     still.push(tenant);
                 } else {
-                    days.takeovers
-                        .push((now - killed_at).num_milliseconds() as f64 / 1000.0);
+                    let seconds = |d: chrono::Duration| d.num_milliseconds() as f64 / 1000.0;
+                    days.takeovers.push(seconds(now - killed_at));
+                    if let Some(end) = lease_end.get(&tenant) {
+                        days.after_lease.push(seconds(now - *end));
+                    }
                 }
             }
             waiting = still;
@@ -554,6 +567,7 @@ async fn bench(size: Size) -> Result<Value> {
             "lost_takeovers": days.lost,
             "slowest_takeover_seconds": slowest,
             "mean_takeover_seconds": mean,
+            "slowest_after_lease_seconds": days.after_lease.iter().copied().fold(0.0, f64::max),
         },
         "alive_at_end": alive,
         "same_ids": same_ids,
