@@ -101,6 +101,21 @@ pub fn run<T: DeserializeOwned>(
 }
 
 /// Latency percentiles, in microseconds.
+/// `Commit measured: ...` for a bench that names its commit (`+` when the sources it
+/// measures differed from it), or nothing.
+pub fn commit_line(commit: Option<&str>) -> String {
+    commit.map_or_else(String::new, |commit| {
+        format!(
+            "Commit measured: `{commit}`{}.\n",
+            if commit.ends_with('+') {
+                " (`+`: the keeper's sources differed from it)"
+            } else {
+                ""
+            }
+        )
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub struct Percentiles {
     /// The median.

@@ -248,17 +248,7 @@ fn seconds(s: f64) -> String {
 /// the phases, memory and CPU.
 pub fn render(r: &Results, machine: &Machine) -> String {
     let mut s = machine.header();
-    if let Some(commit) = &r.commit {
-        let _ = writeln!(
-            s,
-            "Commit measured: `{commit}`{}.",
-            if commit.ends_with('+') {
-                " (`+`: the keeper's sources differed from it)"
-            } else {
-                ""
-            }
-        );
-    }
+    s.push_str(&json_bench::commit_line(r.commit.as_deref()));
     if r.quick {
         s.push_str("\nA quick run (`--quick`): a smaller size, judged by no goal.\n");
     } else if !r.judged() {

@@ -201,17 +201,7 @@ pub fn run(root: &Path, no_run: bool, quick: bool) -> Result<Results> {
 /// The generated section.
 pub fn render(r: &Results, machine: &Machine) -> String {
     let mut s = machine.header();
-    if let Some(commit) = &r.commit {
-        let _ = writeln!(
-            s,
-            "Commit measured: `{commit}`{}.",
-            if commit.ends_with('+') {
-                " (`+`: the keeper's sources differed from it)"
-            } else {
-                ""
-            }
-        );
-    }
+    s.push_str(&json_bench::commit_line(r.commit.as_deref()));
     if r.quick {
         s.push_str("\nA quick run (`--quick`): a smaller size, judged by no goal.\n");
     }
