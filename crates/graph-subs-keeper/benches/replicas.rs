@@ -143,11 +143,13 @@ fn run() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // At the start: the keeper may be committed to while this runs.
+    let commit = commit();
     let started = Instant::now();
     let mut results = runtime.block_on(bench(size))?;
     results["quick"] = json!(quick);
     results["seconds"] = json!(started.elapsed().as_secs_f64());
-    results["commit"] = json!(commit());
+    results["commit"] = json!(commit);
     let w = &results["week"];
     eprintln!(
         "replicas bench: {} kills, {} lapses, {} rounds worked by two replicas, slowest takeover {} s (lease {LEASE_SECONDS} s)",
