@@ -466,14 +466,20 @@ async fn bench(size: Size) -> Result<Value> {
             let mut still = Vec::new();
             for (tenant, outcomes) in asked {
                 let mut worked = 0;
+                let mut refused_until = None;
                 for outcome in &outcomes {
                     worked += usize::from(days.count(outcome));
                     if let Err(KeeperError::Leased { until, .. }) = outcome {
-                        lease_end.insert(tenant, *until);
+                        refused_until = Some(*until);
                     }
                 }
                 days.doubly_worked += usize::from(worked > 1);
                 if worked == 0 {
+                    // Every replica refused by the dead one's lease: its end. (A refusal
+                    // in the probe of the takeover may be by the new holder's lease.)
+                    if let Some(until) = refused_until {
+                        lease_end.insert(tenant, until);
+                    }
                     still.push(tenant);
                 } else {
                     let seconds = |d: chrono::Duration| d.num_milliseconds() as f64 / 1000.0;
