@@ -225,7 +225,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
 }
 
 /// The machine the numbers come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Machine {
     /// When the results were written, `YYYY-MM-DD HH:MM UTC`.
     pub date: String,
@@ -238,6 +238,63 @@ pub struct Machine {
     /// `/proc/loadavg`'s three load averages before and after the run, when there was
     /// one.
     pub load: Option<(String, String)>,
+    /// The share of the machine's CPU time that its hypervisor gave to others during the
+    /// run (`steal` in `/proc/stat`), when there was one: on a shared virtual machine, the
+    /// neighbours' load, which no load average shows.
+    pub stolen: Option<f64>,
+}
+
+/// What is read before a run, to say afterwards what the machine did during it.
+#[derive(Debug, Clone, Default)]
+pub struct Before {
+    load: Option<String>,
+    cpu: Option<CpuTimes>,
+}
+
+impl Before {
+    /// The load average and the CPU times now.
+    pub fn now() -> Before {
+        Before {
+            load: load_average(),
+            cpu: CpuTimes::read(),
+        }
+    }
+}
+
+/// The machine's CPU time since boot, in clock ticks: all of it, and the part stolen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CpuTimes {
+    total: u64,
+    steal: u64,
+}
+
+impl CpuTimes {
+    fn read() -> Option<CpuTimes> {
+        CpuTimes::parse(&std::fs::read_to_string("/proc/stat").ok()?)
+    }
+
+    /// `/proc/stat`'s `cpu` line: user, nice, system, idle, iowait, irq, softirq,
+    /// steal, then guest and guest_nice, which user and nice already count.
+    fn parse(stat: &str) -> Option<CpuTimes> {
+        let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+        let fields: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        Some(CpuTimes {
+            total: fields.iter().take(8).sum(),
+            steal: *fields.get(7)?,
+        })
+    }
+
+    /// The share stolen between `self` and `later`.
+    fn stolen_until(self, later: CpuTimes) -> Option<f64> {
+        let total = later.total.checked_sub(self.total)?;
+        let steal = later.steal.checked_sub(self.steal)?;
+        (total > 0).then(|| steal as f64 / total as f64)
+    }
 }
 
 impl Machine {
@@ -254,6 +311,13 @@ impl Machine {
                 "Load average (1, 5, 15 min) before the run: {before}; after: {after}."
             );
         }
+        if let Some(stolen) = self.stolen {
+            let _ = writeln!(
+                s,
+                "CPU time taken by the hypervisor for other machines during the run (steal, the build included): {:.1}%.",
+                stolen * 100.0
+            );
+        }
         s
     }
 
@@ -265,12 +329,13 @@ impl Machine {
             cpu: "Test CPU".into(),
             cpus: 2,
             load: Some(("1.00 0.50 0.25".into(), "2.00 1.00 0.50".into())),
+            stolen: Some(0.125),
         }
     }
 
-    /// This machine, for results written at `date`; `load_before` is `/proc/loadavg` as
-    /// read before the run, if this process ran it.
-    pub fn here(root: &Path, date: SystemTime, load_before: Option<String>) -> Machine {
+    /// This machine, for results written at `date`; `before` is what was read before
+    /// the run, if this process ran it.
+    pub fn here(root: &Path, date: SystemTime, before: Option<Before>) -> Machine {
         let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
         let rustc = Command::new(rustc)
             .arg("--version")
@@ -299,7 +364,14 @@ impl Machine {
             rustc,
             cpu,
             cpus,
-            load: load_before.zip(load_average()),
+            load: before
+                .as_ref()
+                .and_then(|b| b.load.clone())
+                .zip(load_average()),
+            stolen: before
+                .and_then(|b| b.cpu)
+                .zip(CpuTimes::read())
+                .and_then(|(then, now)| then.stolen_until(now)),
         }
     }
 }
@@ -539,7 +611,7 @@ pub struct Options {
 /// Runs the benchmarks (unless `no_run`) and writes the tables into [`DOC`]. Returns
 /// the results written.
 pub fn run(root: &Path, options: &Options) -> Result<Vec<Measurement>> {
-    let load_before = (!options.no_run).then(load_average).flatten();
+    let before = (!options.no_run).then(Before::now);
     let since = if options.no_run {
         None
     } else {
@@ -574,7 +646,7 @@ pub fn run(root: &Path, options: &Options) -> Result<Vec<Measurement>> {
         .filter_map(|m| m.written)
         .max()
         .unwrap_or_else(SystemTime::now);
-    let machine = Machine::here(root, newest, load_before);
+    let machine = Machine::here(root, newest, before);
     let path = root.join(DOC);
     let doc = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read `{}`", path.display()))?;
@@ -594,6 +666,52 @@ mod tests {
 
     fn machine() -> Machine {
         Machine::for_tests()
+    }
+
+    #[test]
+    fn the_share_stolen_is_read_from_proc_stat() {
+        // user nice system idle iowait irq softirq steal guest guest_nice
+        let before = CpuTimes::parse("cpu  100 0 50 800 10 0 0 40 7 0\ncpu0 1 2 3\n").unwrap();
+        assert_eq!(
+            before,
+            CpuTimes {
+                total: 1000,
+                steal: 40
+            }
+        );
+        let after = CpuTimes::parse("cpu  400 0 100 1200 10 0 0 290 99 0\n").unwrap();
+        assert_eq!(before.stolen_until(after), Some(0.25));
+        assert_eq!(
+            after.stolen_until(before),
+            None,
+            "a counter gone back is no reading"
+        );
+        assert_eq!(
+            before.stolen_until(before),
+            None,
+            "no time passed, no share"
+        );
+        assert_eq!(CpuTimes::parse("cpu0 1 2 3\n"), None);
+        assert_eq!(CpuTimes::parse("cpu  1 2 x 4 5 6 7 8\n"), None);
+        assert_eq!(
+            CpuTimes::parse("cpu  1 2 3\n"),
+            None,
+            "a kernel without steal"
+        );
+    }
+
+    #[test]
+    fn the_header_says_what_the_hypervisor_took() {
+        let header = machine().header();
+        assert!(
+            header.contains("(steal, the build included): 12.5%."),
+            "{header}"
+        );
+        let quiet = Machine {
+            stolen: None,
+            ..machine()
+        };
+        assert!(!quiet.header().contains("steal"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::bench::{DOC, Machine, load_average, splice_between};
+use crate::bench::{Before, DOC, Machine, splice_between};
 
 /// One bench: where it is, where its results go, which section it writes.
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ pub fn run<T: DeserializeOwned>(
     render: impl Fn(&T, &Machine) -> String,
 ) -> Result<T> {
     let path = results_path(root, spec);
-    let load_before = (!no_run).then(load_average).flatten();
+    let before = (!no_run).then(Before::now);
     if !no_run {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = Command::new(cargo);
@@ -89,7 +89,7 @@ pub fn run<T: DeserializeOwned>(
     let written = std::fs::metadata(&path)
         .and_then(|m| m.modified())
         .unwrap_or_else(|_| SystemTime::now());
-    let machine = Machine::here(root, written, load_before);
+    let machine = Machine::here(root, written, before);
     let doc_path = root.join(DOC);
     let doc = std::fs::read_to_string(&doc_path)
         .with_context(|| format!("cannot read `{}`", doc_path.display()))?;
