@@ -980,12 +980,29 @@ fn path_tokens(path: &ResourcePath) -> Vec<PathToken<'_>> {
     tokens
 }
 
-/// How many literals of `pattern` the path matches, or `None` when it does not match.
-fn match_score(pattern: Pattern, tokens: &[PathToken<'_>]) -> Option<usize> {
+/// Every pattern of the catalogue with its tokens, in the catalogue's order, split once:
+/// [`resolve`] runs for every request the emulator serves and every subscription of a
+/// keeper's round, and splitting each pattern's text again each time was most of its
+/// cost.
+fn tokenized_patterns() -> &'static [(Pattern, Box<[PatternToken]>)] {
+    static PATTERNS: std::sync::OnceLock<Vec<(Pattern, Box<[PatternToken]>)>> =
+        std::sync::OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        ResourceKind::all()
+            .flat_map(ResourceKind::patterns)
+            .map(|pattern| (pattern, pattern.tokens().collect()))
+            .collect()
+    })
+}
+
+/// How many literals of a pattern (its tokens, `want`) the path matches, or `None` when
+/// it does not match.
+fn match_score(want: &[PatternToken], tokens: &[PathToken<'_>]) -> Option<usize> {
+    if want.len() != tokens.len() {
+        return None;
+    }
     let mut literals = 0;
-    let mut count = 0;
-    for (want, got) in pattern.tokens().zip(tokens) {
-        count += 1;
+    for (want, got) in want.iter().zip(tokens) {
         match (want, got) {
             (PatternToken::Param, _) => {}
             (PatternToken::Literal(l), PathToken::Name(n)) if l.eq_ignore_ascii_case(n) => {
@@ -994,7 +1011,7 @@ fn match_score(pattern: Pattern, tokens: &[PathToken<'_>]) -> Option<usize> {
             _ => return None,
         }
     }
-    (count == tokens.len() && pattern.tokens().count() == tokens.len()).then_some(literals)
+    Some(literals)
 }
 
 /// Whose data a path addresses, when it starts with `me` or `users/{id}`.
@@ -1142,11 +1159,11 @@ const COMPARED_TOKENS: usize = 16;
 pub fn resolve(path: &ResourcePath) -> Result<Resource, UnknownResource> {
     let tokens = path_tokens(path);
     let mut best: Option<(usize, Pattern)> = None;
-    for pattern in ResourceKind::all().flat_map(ResourceKind::patterns) {
-        if let Some(score) = match_score(pattern, &tokens)
+    for (pattern, want) in tokenized_patterns() {
+        if let Some(score) = match_score(want, &tokens)
             && best.is_none_or(|(s, _)| score > s)
         {
-            best = Some((score, pattern));
+            best = Some((score, *pattern));
         }
     }
     match best {
