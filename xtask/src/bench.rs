@@ -245,7 +245,7 @@ pub struct Machine {
 }
 
 /// What is read before a run, to say afterwards what the machine did during it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Before {
     load: Option<String>,
     cpu: Option<CpuTimes>,

@@ -202,7 +202,7 @@ async fn load(
                 let from = if previous > scheduled {
                     scheduled
                 } else {
-                    if scheduled >= measure_from {
+                    if interval.is_some() && scheduled >= measure_from {
                         late.push(sent.saturating_duration_since(scheduled).as_nanos() as u64);
                     }
                     sent
