@@ -46,14 +46,18 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
 /// can still write. Commands refuse a later `--now`; [`crate::validate::check`] reports
 /// `time-out-of-range`.
 pub fn latest_supported_now() -> DateTime<Utc> {
-    let longest = ResourceKind::all()
-        .map(|k| max_lifetime(k, false))
-        .max()
-        .unwrap_or(Duration::zero());
-    let end = DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    end - longest
+    // Checked by every validation: computed once.
+    static LATEST: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
+    *LATEST.get_or_init(|| {
+        let longest = ResourceKind::all()
+            .map(|k| max_lifetime(k, false))
+            .max()
+            .unwrap_or(Duration::zero());
+        let end = DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        end - longest
+    })
 }
 
 /// The longest a subscription on `kind` may last.

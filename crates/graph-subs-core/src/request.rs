@@ -58,9 +58,11 @@ impl Value {
 #[derive(Clone, Default)]
 pub struct Properties {
     entries: Vec<(String, Value)>,
-    /// Keyed hash of the ASCII-lowercase name → the last entry with that hash; `chain`
-    /// links entries of equal hash. No name is copied to be indexed, and a keyed hash
-    /// keeps hostile names from colliding on purpose.
+    /// Past [`INDEXED_FROM`] entries: keyed hash of the ASCII-lowercase name → the last
+    /// entry with that hash; `chain` links entries of equal hash. No name is copied to be
+    /// indexed, and a keyed hash keeps hostile names from colliding on purpose. Empty for
+    /// the few properties of a subscription body, read one by one (faster than hashing
+    /// the name sought).
     index: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
     chain: Vec<usize>,
     hasher: RandomState,
@@ -70,6 +72,10 @@ pub struct Properties {
 
 /// The end of a `chain`.
 const NONE: usize = usize::MAX;
+
+/// Properties past which names are found through an index: below it, comparing every
+/// name costs less than hashing the one sought, and stays bounded.
+const INDEXED_FROM: usize = 16;
 
 /// The index's keys are already keyed hashes: hashing them again would only cost time.
 #[derive(Default)]
@@ -197,8 +203,7 @@ impl Properties {
     /// Sets a property as a body read from JSON gives it: a name given again is
     /// remembered as repeated, for a check to warn about.
     fn put(&mut self, name: String, value: Value, reading: bool) {
-        let hash = self.hash(&name);
-        match self.find(hash, &name) {
+        match self.position(&name) {
             Some(i) => {
                 if reading {
                     self.repeats[i] = self.repeats[i].saturating_add(1);
@@ -207,11 +212,32 @@ impl Properties {
             }
             None => {
                 let i = self.entries.len();
+                if i >= INDEXED_FROM {
+                    if self.index.is_empty() {
+                        for j in 0..i {
+                            let hash = self.hash(&self.entries[j].0);
+                            self.chain.push(self.index.insert(hash, j).unwrap_or(NONE));
+                        }
+                    }
+                    let hash = self.hash(&name);
+                    self.chain.push(self.index.insert(hash, i).unwrap_or(NONE));
+                }
                 self.entries.push((name, value));
                 self.repeats.push(0);
-                self.chain.push(self.index.insert(hash, i).unwrap_or(NONE));
             }
         }
+    }
+
+    /// The entry named `name` (ASCII case ignored).
+    fn position(&self, name: &str) -> Option<usize> {
+        if self.index.is_empty() {
+            // Names are unique (a name given again replaces the entry).
+            return self
+                .entries
+                .iter()
+                .position(|(n, _)| n.eq_ignore_ascii_case(name));
+        }
+        self.find(self.hash(name), name)
     }
 
     /// The keyed hash of a name's ASCII-lowercase form, without copying it.
@@ -249,7 +275,7 @@ impl Properties {
 
     /// The name as written and the value of a property.
     pub fn entry(&self, name: &str) -> Option<(&str, &Value)> {
-        let i = self.find(self.hash(name), name)?;
+        let i = self.position(name)?;
         let (n, v) = &self.entries[i];
         Some((n.as_str(), v))
     }
@@ -530,6 +556,39 @@ mod tests {
         assert_eq!(body.entry("nAmE9999").map(|(n, _)| n), Some("Name9999"));
         assert_eq!(body.get("name10000"), None);
         assert_eq!(body.iter().next().map(|(n, _)| n), Some("Name0"));
+    }
+
+    #[test]
+    fn names_are_found_and_repeats_counted_below_and_past_the_index() {
+        for count in [
+            1,
+            INDEXED_FROM - 1,
+            INDEXED_FROM,
+            INDEXED_FROM + 1,
+            3 * INDEXED_FROM,
+        ] {
+            let mut text = String::from("{");
+            for i in 0..count {
+                text.push_str(&format!("\"Name{i}\": {i}, "));
+            }
+            // Each name again in another case: the last value is kept, the repeat counted.
+            for i in 0..count {
+                text.push_str(&format!("\"nAME{i}\": {}, ", i + 1000));
+            }
+            text.push_str("\"last\": true}");
+            let body = Properties::from_json(text.as_bytes()).unwrap();
+            assert_eq!(body.len(), count + 1, "{count}");
+            for i in 0..count {
+                assert_eq!(
+                    body.get(&format!("NAME{i}")),
+                    Some(&Value::Number(f64::from(i as u32 + 1000))),
+                    "{count}: {i}"
+                );
+            }
+            assert_eq!(body.repeated().count(), count, "{count}");
+            assert_eq!(body.get("last"), Some(&Value::Bool(true)));
+            assert_eq!(body.get(&format!("name{count}")), None);
+        }
     }
 
     #[test]
