@@ -26,7 +26,11 @@
 //!
 //! ```text
 //! cargo bench -p graph-subs-cli --bench manage -- [--json PATH] [--quick]
+//! cargo bench -p graph-subs-cli --bench manage -- --profile raw|single|batch
 //! ```
+//!
+//! `--profile CLIENT` runs only goal 1's renewals, by that one client, for 20 passes
+//! (about 5 to 10 seconds), and judges nothing: a steady load to `perf record`.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -63,6 +67,45 @@ const ROLES: [&str; 1] = ["Mail.Read"];
 #[derive(Debug, Clone, Copy)]
 struct Options {
     quick: bool,
+    /// `--profile`: goal 1's renewals by this client only, for a profiler.
+    profile: Option<Client>,
+}
+
+/// The clients of goal 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Client {
+    Raw,
+    Single,
+    Batched,
+}
+
+impl Client {
+    const ALL: [Client; 3] = [Client::Raw, Client::Single, Client::Batched];
+
+    fn name(self) -> &'static str {
+        match self {
+            Client::Raw => "raw-http1",
+            Client::Single => "graph-subs-http (one request each)",
+            Client::Batched => "graph-subs-http ($batch)",
+        }
+    }
+
+    /// The `--profile` argument.
+    fn arg(self) -> &'static str {
+        match self {
+            Client::Raw => "raw",
+            Client::Single => "single",
+            Client::Batched => "batch",
+        }
+    }
+
+    fn mode(self) -> Option<Mode> {
+        match self {
+            Client::Raw => None,
+            Client::Single => Some(Mode::Single),
+            Client::Batched => Some(Mode::Batched),
+        }
+    }
 }
 
 impl Options {
@@ -86,12 +129,24 @@ fn main() {
 
 fn run() -> Result<()> {
     let mut json_path = None;
-    let mut options = Options { quick: false };
+    let mut options = Options {
+        quick: false,
+        profile: None,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--json" => json_path = Some(args.next().ok_or("--json needs a path")?),
             "--quick" => options.quick = true,
+            "--profile" => {
+                let name = args.next().ok_or("--profile needs raw, single or batch")?;
+                options.profile = Some(
+                    Client::ALL
+                        .into_iter()
+                        .find(|c| c.arg() == name)
+                        .ok_or_else(|| format!("--profile {name:?}: give raw, single or batch"))?,
+                );
+            }
             // Cargo passes `--bench` to every bench binary; a filter is not used.
             _ => {}
         }
@@ -99,7 +154,7 @@ fn run() -> Result<()> {
     match std::env::var(ROLE).ok().as_deref() {
         None => orchestrate(options, json_path.as_deref()),
         Some("renew-server") => renew_server(options),
-        Some("renew-client") => print_line(&renew_client()?),
+        Some("renew-client") => print_line(&renew_client(options)?),
         Some("throttled") => print_line(&throttled(options)?),
         Some("list-server") => list_server(options),
         Some("list-client") => print_line(&list_client()?),
@@ -113,6 +168,9 @@ fn role_command(role: &str, options: Options) -> Result<Command> {
     command.env(ROLE, role).stderr(Stdio::inherit());
     if options.quick {
         command.arg("--quick");
+    }
+    if let Some(client) = options.profile {
+        command.args(["--profile", client.arg()]);
     }
     Ok(command)
 }
@@ -130,6 +188,10 @@ fn orchestrate(options: Options, json_path: Option<&str>) -> Result<()> {
     let started = Instant::now();
     eprintln!("manage bench: renewals...");
     let renew = renew(options)?;
+    if options.profile.is_some() {
+        eprintln!("{renew}");
+        return Ok(());
+    }
     for run in renew["runs"].as_array().into_iter().flatten() {
         eprintln!(
             "  {}: {:.0} renewals/s ({} renewed, {} failed)",
@@ -287,7 +349,7 @@ fn renew_server(options: Options) -> Result<()> {
 }
 
 /// The clients of goal 1, on CPU 1, taking turns over the same subscriptions.
-fn renew_client() -> Result<Value> {
+fn renew_client(options: Options) -> Result<Value> {
     let cpu = pin(1)?;
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
@@ -323,15 +385,14 @@ fn renew_client() -> Result<Value> {
     let items = |ids: &[String], to| -> Vec<(String, DateTime<Utc>)> {
         ids.iter().map(|id| (id.clone(), to)).collect()
     };
-    const CLIENTS: [(Option<Mode>, &str); 3] = [
-        (None, "raw-http1"),
-        (Some(Mode::Single), "graph-subs-http (one request each)"),
-        (Some(Mode::Batched), "graph-subs-http ($batch)"),
-    ];
+    let (clients, passes_each) = match options.profile {
+        Some(client) => (vec![client], 4 * PASSES),
+        None => (Client::ALL.to_vec(), PASSES),
+    };
     // One pass of one client over `ids`: (renewed, failed, seconds).
-    let mut pass = |client: Option<Mode>, ids: &[String]| -> Result<(usize, usize, f64)> {
+    let mut pass = |client: Client, ids: &[String]| -> Result<(usize, usize, f64)> {
         let to = next_time();
-        Ok(match client {
+        Ok(match client.mode() {
             None => {
                 let (renewed, seconds) = raw_loop(base_url, token, ids, to, &runtime)?;
                 (renewed, ids.len() - renewed, seconds)
@@ -345,26 +406,27 @@ fn renew_client() -> Result<Value> {
             }
         })
     };
-    for (client, _) in CLIENTS {
+    for &client in &clients {
         pass(client, &ids[..WARM_UP])?;
     }
     // The clients' passes take turns (raw, single, batched, raw...): on a shared virtual
     // machine the CPU left to this one varies from second to second, and a client measured
     // after another could otherwise be judged against a different machine.
-    let mut passes = vec![Vec::with_capacity(PASSES); CLIENTS.len()];
-    for _ in 0..PASSES {
-        for (c, (client, _)) in CLIENTS.iter().enumerate() {
-            passes[c].push(pass(*client, &ids)?);
+    let mut passes = vec![Vec::with_capacity(passes_each); clients.len()];
+    for _ in 0..passes_each {
+        for (c, &client) in clients.iter().enumerate() {
+            passes[c].push(pass(client, &ids)?);
         }
     }
-    let mut runs: Vec<Value> = CLIENTS
+    let mut runs: Vec<Value> = clients
         .iter()
         .zip(&passes)
-        .map(|((_, name), passes)| run_line(name, passes))
+        .map(|(client, passes)| run_line(client.name(), passes))
         .collect();
 
     let mut python_missing = None;
     match std::env::var_os(PYTHON) {
+        _ if options.profile.is_some() => {}
         Some(python) => {
             let to = rfc3339(next_time());
             let subset = &ids[..ids.len().min(PYTHON_RENEWALS)];

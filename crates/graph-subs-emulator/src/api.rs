@@ -27,12 +27,14 @@ use graph_subs_core::validate::{self, Context};
 use graph_subs_core::visibility::{self, Account, Caller, Owner};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use serde_json::value::RawValue;
 
 use crate::Shared;
 use crate::error::{GraphError, OAuthError, RequestIds};
 use crate::faults::Fault;
 use crate::identity::{Principal, TokenError, TokenSpec};
 use crate::persist::Change;
+use crate::store::{Edit, Store};
 use crate::throttle::{self, Class};
 
 /// The API versions the emulator serves.
@@ -45,22 +47,14 @@ pub(crate) async fn request_ids(
     mut request: Request,
     next: Next,
 ) -> Response {
-    // From the thread's generator: a system call per request (`Uuid::new_v4`) is a
-    // measurable part of a renewal's cost.
-    let request_id = uuid::Builder::from_random_bytes(rand::random())
-        .into_uuid()
-        .to_string();
-    let client_request_id = request
-        .headers()
-        .get("client-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
-        .map_or_else(|| request_id.clone(), str::to_owned);
-    let ids = RequestIds {
-        request_id: request_id.clone(),
-        client_request_id: client_request_id.clone(),
-        date: shared.clock.now().format("%Y-%m-%dT%H:%M:%S").to_string(),
-    };
+    let now = shared.clock.now();
+    let ids = RequestIds::issue(
+        request
+            .headers()
+            .get("client-request-id")
+            .and_then(|v| v.to_str().ok()),
+        iso_date(now),
+    );
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     request.extensions_mut().insert(ids.clone());
@@ -68,25 +62,37 @@ pub(crate) async fn request_ids(
     if answered_by_axum(&response) {
         response = graph_shaped(response, &method, &path, &ids).await;
     }
-    let headers = response.headers_mut();
     // The emulator's time, not the host's: a client that follows Graph's clock (the
     // keeper's renewals) follows the emulator's when it is moved.
-    let date = shared
-        .clock
-        .now()
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string();
-    for (name, value) in [
-        ("request-id", request_id),
-        ("client-request-id", client_request_id),
-        ("date", date),
-    ] {
+    let date = http_date(shared.clock.now());
+    let headers = response.headers_mut();
+    for (name, value) in id_headers(&ids, date) {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(name, value);
         }
     }
     tracing::info!(%method, path = %graph_subs_core::quote::shortened(&path), status = response.status().as_u16(), "request");
     response
+}
+
+/// The time in an error body's `innerError.date`.
+pub(crate) fn iso_date(now: chrono::DateTime<chrono::Utc>) -> String {
+    now.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+/// The time in a `Date` header.
+pub(crate) fn http_date(now: chrono::DateTime<chrono::Utc>) -> String {
+    now.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// The headers every answer of the subscription API carries, a request's in a batch too:
+/// its ids and the emulator's `Date`.
+pub(crate) fn id_headers(ids: &RequestIds, date: String) -> [(&'static str, String); 3] {
+    [
+        ("request-id", ids.request_id.clone()),
+        ("client-request-id", ids.client_request_id.clone()),
+        ("date", date),
+    ]
 }
 
 /// Whether an error answer came from axum rather than a handler (a method the path does
@@ -168,7 +174,7 @@ pub(crate) fn check_version(version: &str, ids: &RequestIds) -> Result<(), Graph
 }
 
 /// The caller, from `Authorization: Bearer <token>`.
-fn authenticate(
+pub(crate) fn authenticate(
     shared: &Shared,
     headers: &HeaderMap,
     ids: &RequestIds,
@@ -414,10 +420,15 @@ struct Entity<'a> {
     subscription: &'a Subscription,
 }
 
-/// The answer with one subscription: serialised straight into the body, in Graph's
-/// property order (no `serde_json::Value` in between, which costs a map per answer and
-/// sorts the properties).
-fn entity(shared: &Shared, version: &str, subscription: &Subscription) -> Response {
+/// One subscription as Graph answers it, with `@odata.context`: serialised straight from
+/// the subscription in Graph's property order (no `serde_json::Value` in between, which
+/// costs a map per answer and sorts the properties), and embedded as it is in a batch's
+/// answer.
+pub(crate) fn entity_json(
+    shared: &Shared,
+    version: &str,
+    subscription: &Subscription,
+) -> Box<RawValue> {
     let entity = Entity {
         context: format!(
             "{}/{version}/$metadata#subscriptions/$entity",
@@ -425,28 +436,38 @@ fn entity(shared: &Shared, version: &str, subscription: &Subscription) -> Respon
         ),
         subscription,
     };
-    let body = serde_json::to_vec(&entity).unwrap_or_else(|_| b"null".to_vec());
+    // A subscription always serialises (its keys are strings).
+    serde_json::value::to_raw_value(&entity)
+        .unwrap_or_else(|_| RawValue::from_string("null".to_owned()).unwrap_or_default())
+}
+
+/// An answer with a JSON body.
+fn json_response(json: Box<RawValue>) -> Response {
     (
         [(
             axum::http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        body,
+        String::from(Box::<str>::from(json)),
     )
         .into_response()
+}
+
+fn entity(shared: &Shared, version: &str, subscription: &Subscription) -> Response {
+    json_response(entity_json(shared, version, subscription))
 }
 
 /// Graph reads JSON only, and says so when a write request with a body does not declare
 /// it: no `Content-Type` is 400 with Graph's message, another type 415.
 pub(crate) fn check_content_type(
-    headers: &HeaderMap,
+    content_type: Option<&[u8]>,
     body: &[u8],
     ids: &RequestIds,
 ) -> Result<(), GraphError> {
     if body.is_empty() {
         return Ok(());
     }
-    let Some(value) = headers.get(CONTENT_TYPE) else {
+    let Some(value) = content_type else {
         return Err(GraphError::new(
             StatusCode::BAD_REQUEST,
             "BadRequest",
@@ -454,7 +475,7 @@ pub(crate) fn check_content_type(
         )
         .with_ids(ids));
     };
-    let text = String::from_utf8_lossy(value.as_bytes());
+    let text = String::from_utf8_lossy(value);
     let essence = text.split(';').next().unwrap_or_default().trim();
     if essence.eq_ignore_ascii_case("application/json") {
         return Ok(());
@@ -470,12 +491,17 @@ pub(crate) fn check_content_type(
     .with_ids(ids))
 }
 
+/// A request's `Content-Type`, as sent.
+pub(crate) fn content_type(headers: &HeaderMap) -> Option<&[u8]> {
+    headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes)
+}
+
 fn read_body(
-    body: &Bytes,
-    headers: &HeaderMap,
+    body: &[u8],
+    content_type: Option<&[u8]>,
     ids: &RequestIds,
 ) -> Result<Properties, GraphError> {
-    check_content_type(headers, body, ids)?;
+    check_content_type(content_type, body, ids)?;
     Properties::from_json(body).map_err(|e| {
         let status = match e {
             BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -503,7 +529,7 @@ pub(crate) async fn create(
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
     admit(&shared, &principal, Class::Other, &ids)?;
-    let properties = read_body(&body, &headers, &ids)?;
+    let properties = read_body(&body, content_type(&headers), &ids)?;
     let now = shared.clock.now();
     let ctx = Context {
         permission_type: Some(principal.grants.permission_type),
@@ -634,28 +660,48 @@ fn certificate_can_encrypt(
     })
 }
 
-/// The stored subscription `id`, when the caller may see it; with its resolved resource.
-async fn visible_subscription(
+/// The stored subscription `id`, when the caller may see it.
+fn visible_in<'s>(
+    store: &'s Store,
+    principal: &Principal,
+    id: &str,
+    ids: &RequestIds,
+) -> Result<&'s Subscription, GraphError> {
+    store
+        .get(&principal.tenant_id, id)
+        .map(|e| &e.subscription)
+        .filter(|s| visibility::can_see(&caller(principal), Owner::of(s)))
+        .ok_or_else(|| GraphError::not_found(id).with_ids(ids))
+}
+
+/// The resource of a stored subscription, when the catalogue knows it; the caller must
+/// hold a permission it takes for `operation`.
+fn authorized(
+    subscription: &Subscription,
+    principal: &Principal,
+    operation: Operation,
+    ids: &RequestIds,
+) -> Result<Option<Resource>, GraphError> {
+    let resource = resolve(&subscription.resource);
+    if let Some(resource) = &resource {
+        authorize(principal, resource, operation, ids)?;
+    }
+    Ok(resource)
+}
+
+/// Checks that the caller may `operation` subscription `id`.
+async fn check_visible(
     shared: &Shared,
     principal: &Principal,
     id: &str,
     operation: Operation,
     ids: &RequestIds,
-) -> Result<(Subscription, Option<Resource>), GraphError> {
+) -> Result<(), GraphError> {
     let now = shared.clock.now();
     let mut store = shared.store.lock().await;
     store.purge(now);
-    let subscription = store
-        .get(&principal.tenant_id, id)
-        .map(|e| e.subscription.clone())
-        .filter(|s| visibility::can_see(&caller(principal), Owner::of(s)))
-        .ok_or_else(|| GraphError::not_found(id).with_ids(ids))?;
-    drop(store);
-    let resource = resolve(&subscription.resource);
-    if let Some(resource) = &resource {
-        authorize(principal, resource, operation, ids)?;
-    }
-    Ok((subscription, resource))
+    let subscription = visible_in(&store, principal, id, ids)?;
+    authorized(subscription, principal, operation, ids).map(drop)
 }
 
 /// `GET /{version}/subscriptions/{id}`.
@@ -667,10 +713,27 @@ pub(crate) async fn get(
 ) -> Result<Response, GraphError> {
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
-    admit(&shared, &principal, Class::Other, &ids)?;
-    let (subscription, _) =
-        visible_subscription(&shared, &principal, &id, Operation::List, &ids).await?;
-    Ok(entity(&shared, &version, &subscription).into_response())
+    Ok(json_response(
+        get_one(&shared, &principal, &version, &id, &ids).await?,
+    ))
+}
+
+/// Gets subscription `id` for `principal` (who is authenticated): the subscription's JSON.
+/// A request alone and one in a batch are served by this.
+pub(crate) async fn get_one(
+    shared: &Shared,
+    principal: &Principal,
+    version: &str,
+    id: &str,
+    ids: &RequestIds,
+) -> Result<Box<RawValue>, GraphError> {
+    admit(shared, principal, Class::Other, ids)?;
+    let now = shared.clock.now();
+    let mut store = shared.store.lock().await;
+    store.purge(now);
+    let subscription = visible_in(&store, principal, id, ids)?;
+    authorized(subscription, principal, Operation::List, ids)?;
+    Ok(entity_json(shared, version, subscription))
 }
 
 /// `PATCH /{version}/subscriptions/{id}`: renew, move the notification URL, rotate the
@@ -684,81 +747,140 @@ pub(crate) async fn update(
 ) -> Result<Response, GraphError> {
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
-    admit(&shared, &principal, Class::Other, &ids)?;
-    let properties = read_body(&body, &headers, &ids)?;
-    let (existing, resource) =
-        visible_subscription(&shared, &principal, &id, Operation::Update, &ids).await?;
+    let json = update_one(
+        &shared,
+        &principal,
+        &version,
+        &id,
+        (content_type(&headers), &body),
+        &ids,
+    )
+    .await?;
+    Ok(json_response(json))
+}
+
+/// Updates subscription `id` for `principal` (who is authenticated) with the request's
+/// `(Content-Type, body)`: the updated subscription's JSON. A request alone and one in a
+/// batch are served by this.
+pub(crate) async fn update_one(
+    shared: &Shared,
+    principal: &Principal,
+    version: &str,
+    id: &str,
+    (content_type, body): (Option<&[u8]>, &[u8]),
+    ids: &RequestIds,
+) -> Result<Box<RawValue>, GraphError> {
+    admit(shared, principal, Class::Other, ids)?;
+    let properties = read_body(body, content_type, ids)?;
     let now = shared.clock.now();
+    // Checked and applied in place under one lock: a renewal copies no subscription.
+    let mut store = shared.store.lock().await;
+    store.purge(now);
+    let existing = visible_in(&store, principal, id, ids)?;
+    let resource = authorized(existing, principal, Operation::Update, ids)?;
+    let update = checked_update(
+        &properties,
+        existing,
+        resource.as_ref(),
+        principal,
+        now,
+        ids,
+    )?;
+    // A new notificationUrl is validated before it is stored (delivery.rs): the endpoint
+    // is called with the store unlocked, and the update applied after.
+    if update
+        .notification_url
+        .as_ref()
+        .is_some_and(|url| url.as_str() != existing.notification_url.as_str())
+    {
+        let before = existing.notification_url.clone();
+        let mut after = existing.clone();
+        drop(store);
+        apply_update(&mut Edit::of(&mut after), &update);
+        crate::delivery::validate_on_update(shared, &before, &after, ids).await?;
+        store = shared.store.lock().await;
+        store.purge(now);
+    }
+    let edited = store.edit(&principal.tenant_id, id, |edit| {
+        apply_update(edit, &update);
+        let updated = edit.subscription();
+        let journaled = shared.state.get().map(|_| Change::Put {
+            tenant: principal.tenant_id.clone(),
+            subscription: Box::new(updated.clone()),
+        });
+        (entity_json(shared, version, updated), journaled)
+    });
+    // Gone since it was looked up (deleted while its endpoint was called, or expired).
+    let (answer, journaled) = edited.ok_or_else(|| GraphError::not_found(id).with_ids(ids))?;
+    let saved = journaled.and_then(|change| record(shared, change));
+    drop(store);
+    durable(saved, ids).await?;
+    Ok(answer)
+}
+
+/// An update of `existing` checked by the core, with the expiration it will have (raised
+/// to the resource's minimum lifetime, or refused beyond its maximum, which the core
+/// cannot judge without knowing whether the subscription includes resource data), and
+/// a new certificate checked when rich notifications are encrypted with it.
+fn checked_update(
+    properties: &Properties,
+    existing: &Subscription,
+    resource: Option<&Resource>,
+    principal: &Principal,
+    now: chrono::DateTime<chrono::Utc>,
+    ids: &RequestIds,
+) -> Result<graph_subs_core::subscription::UpdateSubscription, GraphError> {
     let ctx = Context {
         permission_type: Some(principal.grants.permission_type),
         subscription_resource: Some(existing.resource.clone()),
         allow_http_loopback: true,
         ..Context::new(now)
     };
-    let checked =
-        validate::update(&properties, &ctx).map_err(|d| GraphError::invalid(d).with_ids(&ids))?;
-    let update = checked.request;
-    let mut updated = existing.clone();
-    if let Some(expiration) = update.expiration_date_time {
-        let rich = existing.include_resource_data.unwrap_or(false);
+    let mut update = validate::update(properties, &ctx)
+        .map_err(|d| GraphError::invalid(d).with_ids(ids))?
+        .request;
+    let rich = existing.include_resource_data.unwrap_or(false);
+    if let (Some(expiration), Some(resource)) = (update.expiration_date_time, resource) {
         let requested = expiration.get();
-        let effective = match &resource {
-            Some(resource) => {
-                match lifetime::judge_expiration(resource.kind(), rich, requested, now) {
-                    ExpirationVerdict::BeyondMaximum { .. } => {
-                        // The core could not tell whether the subscription includes resource
-                        // data; the emulator knows.
-                        return Err(GraphError::new(
-                        StatusCode::BAD_REQUEST,
-                        "InvalidRequest",
-                        format!(
-                            "Subscription expiration can only be {} minutes in the future for {} subscriptions{}.",
-                            lifetime::max_lifetime(resource.kind(), rich).num_minutes(),
-                            resource.kind(),
-                            if rich { " with resource data" } else { "" }
-                        ),
-                    )
-                    .with_ids(&ids));
-                    }
-                    ExpirationVerdict::RaisedToMinimum { effective } => effective,
-                    _ => requested,
-                }
+        let effective = match lifetime::judge_expiration(resource.kind(), rich, requested, now) {
+            ExpirationVerdict::BeyondMaximum { .. } => {
+                return Err(GraphError::new(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequest",
+                    format!(
+                        "Subscription expiration can only be {} minutes in the future for {} subscriptions{}.",
+                        lifetime::max_lifetime(resource.kind(), rich).num_minutes(),
+                        resource.kind(),
+                        if rich { " with resource data" } else { "" }
+                    ),
+                )
+                .with_ids(ids));
             }
-            None => requested,
+            ExpirationVerdict::RaisedToMinimum { effective } => effective,
+            _ => requested,
         };
-        updated.expiration_date_time = Timestamp::new(effective).unwrap_or(expiration);
+        update.expiration_date_time = Some(Timestamp::new(effective).unwrap_or(expiration));
     }
-    if let Some(url) = update.notification_url {
-        updated.notification_url = url;
+    if rich && let Some(certificate) = &update.encryption_certificate {
+        certificate_can_encrypt(certificate, ids)?;
     }
-    if let Some(certificate) = update.encryption_certificate {
-        if existing.include_resource_data == Some(true) {
-            certificate_can_encrypt(&certificate, &ids)?;
-        }
-        updated.encryption_certificate = Some(certificate);
+    Ok(update)
+}
+
+/// Applies a checked `update` (a renewal copies nothing: its expiration is a number).
+fn apply_update(edit: &mut Edit<'_>, update: &graph_subs_core::subscription::UpdateSubscription) {
+    if let Some(at) = update.expiration_date_time {
+        edit.set_expiration(at);
     }
-    if let Some(certificate_id) = update.encryption_certificate_id {
-        updated.encryption_certificate_id = Some(certificate_id);
+    if let Some(url) = &update.notification_url {
+        edit.set_notification_url(url.clone());
     }
-    // A new notificationUrl is validated before it is stored (delivery.rs).
-    crate::delivery::validate_on_update(&shared, &existing, &updated, &ids).await?;
-    let mut store = shared.store.lock().await;
-    store.purge(now);
-    if store.get(&principal.tenant_id, &id).is_none() {
-        return Err(GraphError::not_found(&id).with_ids(&ids));
+    if let Some(certificate) = &update.encryption_certificate {
+        edit.set_encryption_certificate(certificate.clone());
     }
-    // The answer is written first, so that the subscription moves into the store; it is
-    // copied for the journal only when there is one.
-    let answer = entity(&shared, &version, &updated);
-    let journaled = shared.state.get().map(|_| Change::Put {
-        tenant: principal.tenant_id.clone(),
-        subscription: Box::new(updated.clone()),
-    });
-    store.replace(updated);
-    let saved = journaled.and_then(|change| record(&shared, change));
-    drop(store);
-    durable(saved, &ids).await?;
-    Ok(answer)
+    if let Some(certificate_id) = &update.encryption_certificate_id {
+        edit.set_encryption_certificate_id(certificate_id.clone());
+    }
 }
 
 /// `DELETE /{version}/subscriptions/{id}`.
@@ -770,18 +892,29 @@ pub(crate) async fn delete(
 ) -> Result<Response, GraphError> {
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
-    admit(&shared, &principal, Class::Other, &ids)?;
-    visible_subscription(&shared, &principal, &id, Operation::Delete, &ids).await?;
+    delete_one(&shared, &principal, &id, &ids).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Deletes subscription `id` for `principal` (who is authenticated). A request alone and
+/// one in a batch are served by this.
+pub(crate) async fn delete_one(
+    shared: &Shared,
+    principal: &Principal,
+    id: &str,
+    ids: &RequestIds,
+) -> Result<(), GraphError> {
+    admit(shared, principal, Class::Other, ids)?;
+    check_visible(shared, principal, id, Operation::Delete, ids).await?;
     let mut store = shared.store.lock().await;
-    if store.remove(&id).is_none() {
+    if store.remove(id).is_none() {
         // Another request deleted it (or it expired) since it was looked up: one delete
         // of a subscription succeeds, as in Graph.
-        return Err(GraphError::not_found(&id).with_ids(&ids));
+        return Err(GraphError::not_found(id).with_ids(ids));
     }
-    let saved = record(&shared, Change::Remove { id: id.clone() });
+    let saved = record(shared, Change::Remove { id: id.to_owned() });
     drop(store);
-    durable(saved, &ids).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    durable(saved, ids).await
 }
 
 /// `POST /{version}/subscriptions/{id}/reauthorize`.
@@ -794,7 +927,7 @@ pub(crate) async fn reauthorize(
     check_version(&version, &ids)?;
     let principal = authenticate(&shared, &headers, &ids)?;
     admit(&shared, &principal, Class::Other, &ids)?;
-    visible_subscription(&shared, &principal, &id, Operation::Update, &ids).await?;
+    check_visible(&shared, &principal, &id, Operation::Update, &ids).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -13,6 +13,7 @@
 //! an absolute URL or one that leaves the version is refused for that request with 400;
 //! a url outside the subscription API (the token endpoint, `$batch` itself) gets 404.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ use tower::ServiceExt as _;
 use crate::Shared;
 use crate::api::BatchItem;
 use crate::error::{GraphError, RequestIds};
+use crate::identity::Principal;
 
 /// Graph's limit on requests in one batch.
 pub(crate) const MAX_REQUESTS: usize = 20;
@@ -61,7 +63,7 @@ pub(crate) async fn batch(
     body: Bytes,
 ) -> Result<Response, GraphError> {
     crate::api::check_version(&version, &ids)?;
-    crate::api::check_content_type(&headers, &body, &ids)?;
+    crate::api::check_content_type(crate::api::content_type(&headers), &body, &ids)?;
     let bad = |message: String| {
         GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", message).with_ids(&ids)
     };
@@ -86,6 +88,15 @@ pub(crate) async fn batch(
         .unwrap_or_else(|e| e.into_inner())
         .clone()
         .unwrap_or_else(|| crate::router(shared.clone()));
+    // What every request of the batch shares: its caller (each is sent with the batch's
+    // `Authorization`) and its time.
+    let now = shared.clock.now();
+    let common = Common {
+        headers: &headers,
+        principal: crate::api::authenticate(&shared, &headers, &ids).ok(),
+        iso_date: crate::api::iso_date(now),
+        http_date: crate::api::http_date(now),
+    };
     let mut answers: HashMap<&str, Answer> = HashMap::new();
     let mut succeeded: HashSet<&str> = HashSet::new();
     for index in order {
@@ -105,7 +116,10 @@ pub(crate) async fn batch(
                 ),
             )
         } else {
-            let answer = run(&router, &version, &headers, item).await;
+            let answer = match direct(item) {
+                Some((method, id)) => serve(&shared, &common, &version, item, method, id).await,
+                None => run(&router, &version, &headers, item).await,
+            };
             if (200..300).contains(&answer.status) {
                 succeeded.insert(&item.id);
             }
@@ -188,9 +202,19 @@ struct Answer {
     id: String,
     status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
-    headers: Option<serde_json::Map<String, Value>>,
+    headers: Option<Headers>,
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<AnswerBody>,
+}
+
+/// An answer's headers, written as a JSON object.
+#[derive(Debug, Default)]
+struct Headers(Vec<(Cow<'static, str>, String)>);
+
+impl Serialize for Headers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(name, value)| (name, value)))
+    }
 }
 
 /// A body as the request's handler wrote it (JSON, passed on without being parsed
@@ -214,6 +238,117 @@ impl Answer {
             )),
         }
     }
+}
+
+/// What the requests of a batch share.
+struct Common<'a> {
+    /// The batch's headers: its `Authorization` is every request's.
+    headers: &'a HeaderMap,
+    /// The batch's caller, when its token is accepted.
+    principal: Option<Principal>,
+    /// The batch's time, in an error's `innerError.date` and in the `Date` header.
+    iso_date: String,
+    http_date: String,
+}
+
+/// The operations a batch serves without its router: those of bulk renewals and
+/// deletions (and reading one), `GET`, `PATCH` and `DELETE` on `/subscriptions/{id}`.
+/// The method and the id, when `item` is one of them; any other request goes through the
+/// router, like an id that would need decoding.
+fn direct(item: &Item) -> Option<(Method, &str)> {
+    let method = match item.method.as_str() {
+        m if m.eq_ignore_ascii_case("GET") => Method::GET,
+        m if m.eq_ignore_ascii_case("PATCH") => Method::PATCH,
+        m if m.eq_ignore_ascii_case("DELETE") => Method::DELETE,
+        _ => return None,
+    };
+    let url = item.url.trim();
+    let id = url
+        .strip_prefix('/')
+        .unwrap_or(url)
+        .strip_prefix("subscriptions/")?;
+    let plain = !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    (plain && !id.contains("..")).then_some((method, id))
+}
+
+/// Serves a request [`direct`] accepts, as the router would: the same operations
+/// (`api::get_one`, `update_one`, `delete_one`), ids, headers, count and log.
+async fn serve(
+    shared: &Shared,
+    common: &Common<'_>,
+    version: &str,
+    item: &Item,
+    method: Method,
+    id: &str,
+) -> Answer {
+    shared.counters.request();
+    let header = |name: &str| {
+        item.headers
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let ids = RequestIds::issue(header("client-request-id"), common.iso_date.clone());
+    let result = async {
+        let authenticated;
+        let principal = match &common.principal {
+            Some(principal) => principal,
+            // Authenticated again, for this request's ids in the error.
+            None => {
+                authenticated = crate::api::authenticate(shared, common.headers, &ids)?;
+                &authenticated
+            }
+        };
+        match method {
+            Method::GET => crate::api::get_one(shared, principal, version, id, &ids)
+                .await
+                .map(Some),
+            Method::PATCH => {
+                let body = item.body.as_ref().map_or(&[][..], |b| b.get().as_bytes());
+                let content_type = header("content-type").map(str::as_bytes).or(item
+                    .body
+                    .is_some()
+                    .then_some(b"application/json".as_slice()));
+                crate::api::update_one(shared, principal, version, id, (content_type, body), &ids)
+                    .await
+                    .map(Some)
+            }
+            _ => crate::api::delete_one(shared, principal, id, &ids)
+                .await
+                .map(|()| None),
+        }
+    }
+    .await;
+    let id_headers = crate::api::id_headers(&ids, common.http_date.clone());
+    let answer = match result {
+        Ok(json) => {
+            let mut headers = Vec::with_capacity(4);
+            if json.is_some() {
+                headers.push((Cow::Borrowed("content-type"), "application/json".to_owned()));
+            }
+            headers.extend(id_headers.into_iter().map(|(n, v)| (Cow::Borrowed(n), v)));
+            Answer {
+                id: item.id.clone(),
+                status: if json.is_some() { 200 } else { 204 },
+                headers: Some(Headers(headers)),
+                body: json.map(AnswerBody::Written),
+            }
+        }
+        Err(error) => {
+            let mut response = error.into_response();
+            for (name, value) in id_headers {
+                if let Ok(value) = http::HeaderValue::from_str(&value) {
+                    response.headers_mut().insert(name, value);
+                }
+            }
+            answer(item, response).await
+        }
+    };
+    tracing::info!(%method, path = %graph_subs_core::quote::shortened(&item.url), status = answer.status, "request");
+    answer
 }
 
 /// Serves one request of the batch through the emulator's router.
@@ -283,14 +418,21 @@ async fn run(router: &axum::Router, version: &str, outer: &HeaderMap, item: &Ite
         Ok(response) => response,
         Err(never) => match never {},
     };
+    answer(item, response).await
+}
+
+/// A request's answer, as the batch gives it.
+async fn answer(item: &Item, response: Response) -> Answer {
     let status = response.status().as_u16();
-    let mut headers = serde_json::Map::new();
+    let mut headers = Headers::default();
     for (name, value) in response.headers() {
         if name == http::header::CONTENT_LENGTH {
             continue;
         }
         if let Ok(value) = value.to_str() {
-            headers.insert(name.as_str().to_owned(), Value::String(value.to_owned()));
+            headers
+                .0
+                .push((Cow::Owned(name.as_str().to_owned()), value.to_owned()));
         }
     }
     let bytes = axum::body::to_bytes(response.into_body(), 4 << 20)

@@ -360,11 +360,11 @@ pub(crate) async fn validate_on_create(
 /// Validates the `notificationUrl` an update sets, when it differs from the stored one.
 pub(crate) async fn validate_on_update(
     shared: &Shared,
-    before: &Subscription,
+    before: &NotificationUrl,
     after: &Subscription,
     ids: &RequestIds,
 ) -> Result<(), GraphError> {
-    if before.notification_url.as_str() == after.notification_url.as_str() {
+    if before.as_str() == after.notification_url.as_str() {
         return Ok(());
     }
     validate_endpoint(

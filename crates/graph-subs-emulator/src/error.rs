@@ -15,6 +15,26 @@ pub(crate) struct RequestIds {
     pub(crate) date: String,
 }
 
+impl RequestIds {
+    /// A request's ids at `date` (`innerError.date`): a new request id, and the caller's
+    /// `client-request-id` when it gave a usable one, else the request id.
+    pub(crate) fn issue(client_request_id: Option<&str>, date: String) -> RequestIds {
+        // From the thread's generator: a system call per request (`Uuid::new_v4`) is a
+        // measurable part of a renewal's cost.
+        let request_id = uuid::Builder::from_random_bytes(rand::random())
+            .into_uuid()
+            .to_string();
+        let client_request_id = client_request_id
+            .filter(|v| !v.is_empty() && v.len() <= 128)
+            .map_or_else(|| request_id.clone(), str::to_owned);
+        RequestIds {
+            request_id,
+            client_request_id,
+            date,
+        }
+    }
+}
+
 /// An answer Graph gives when it refuses a request.
 #[derive(Debug, Clone)]
 pub(crate) struct GraphError {

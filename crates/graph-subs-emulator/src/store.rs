@@ -15,7 +15,7 @@
 //!   the emulator gives them (a lowercase hyphenated UUID, whose text order is its
 //!   numeric order); any other id (a hand-edited `--state` file) is kept by its text in a
 //!   second map, and pages merge the two in text order. Operations that are not given
-//!   the tenant (`replace`, `remove`) look the id up in each tenant: there are few.
+//!   the tenant (`remove`) look the id up in each tenant: there are few.
 //! - The duplicate index is keyed by a 64-bit hash of the duplicate key; a hit is
 //!   compared field by field with the stored entry, and distinct keys that share a hash
 //!   are kept in an overflow map, so a collision costs a comparison, never a wrong answer.
@@ -37,9 +37,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use graph_subs_core::catalogue;
+use graph_subs_core::notification_url::NotificationUrl;
 use graph_subs_core::quota::{self, Bucket, QuotaOwner};
 use graph_subs_core::resource::ResourcePath;
-use graph_subs_core::subscription::{Subscription, duplicate_resource_key, same_duplicate_target};
+use graph_subs_core::subscription::{
+    EncryptionCertificate, Subscription, Timestamp, duplicate_resource_key, same_duplicate_target,
+};
 
 /// Slots per slab page.
 const PAGE_SLOTS: usize = 4096;
@@ -164,6 +167,43 @@ fn same_duplicate_key(
         && same_duplicate_target(&s.resource, &s.change_type, &o.resource, &o.change_type)
 }
 
+/// A stored subscription being updated: what Graph lets an update change, and nothing
+/// the store's other indexes (id, tenant, duplicate key) are built on.
+#[derive(Debug)]
+pub(crate) struct Edit<'a> {
+    subscription: &'a mut Subscription,
+}
+
+impl Edit<'_> {
+    /// An edit of a subscription that is not stored (a copy, to see what an update would
+    /// make of it).
+    pub(crate) fn of(subscription: &mut Subscription) -> Edit<'_> {
+        Edit { subscription }
+    }
+
+    /// The subscription as it is now.
+    pub(crate) fn subscription(&self) -> &Subscription {
+        self.subscription
+    }
+
+    pub(crate) fn set_expiration(&mut self, at: Timestamp) {
+        self.subscription.expiration_date_time = at;
+    }
+
+    pub(crate) fn set_notification_url(&mut self, url: NotificationUrl) {
+        self.subscription.notification_url = url;
+    }
+
+    pub(crate) fn set_encryption_certificate(&mut self, certificate: EncryptionCertificate) {
+        self.subscription.encryption_certificate = Some(certificate);
+    }
+
+    pub(crate) fn set_encryption_certificate_id(&mut self, mut id: String) {
+        id.shrink_to_fit();
+        self.subscription.encryption_certificate_id = Some(id);
+    }
+}
+
 /// Every subscription, indexed.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
@@ -280,32 +320,28 @@ impl Store {
         self.slot_in(number, id).and_then(|s| self.slots.get(s))
     }
 
-    /// Replaces a stored subscription (same id), keeping the indexes right.
-    pub(crate) fn replace(&mut self, mut subscription: Subscription) {
-        let Some(slot) = self.slot_of(&subscription.id) else {
-            return;
-        };
-        shrink(&mut subscription);
-        let Some(entry) = self.slots.get(slot) else {
-            return;
-        };
-        let tenant = entry.tenant.clone();
-        let rekey = !same_duplicate_key(&tenant, &entry.subscription, &tenant, &subscription);
-        let old_expiry = entry.subscription.expiration_date_time.get();
-        if rekey {
-            let old_hash = self.key_hash(&tenant, &entry.subscription);
-            self.unindex_key(old_hash, slot);
+    /// Changes subscription `id` of `tenant` in place through `change`, which can set
+    /// only what an update may change ([`Edit`]); the expiration index follows. `None`
+    /// when there is no such subscription.
+    pub(crate) fn edit<R>(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        change: impl FnOnce(&mut Edit<'_>) -> R,
+    ) -> Option<R> {
+        let number = *self.tenant_numbers.get(tenant)?;
+        let slot = self.slot_in(number, id)?;
+        let entry = self.slots.get_mut(slot)?;
+        let before = entry.subscription.expiration_date_time.get();
+        let result = change(&mut Edit {
+            subscription: &mut entry.subscription,
+        });
+        let after = entry.subscription.expiration_date_time.get();
+        if after != before {
+            self.by_expiry.remove(&(before, slot));
+            self.by_expiry.insert((after, slot));
         }
-        let new_hash = rekey.then(|| self.key_hash(&tenant, &subscription));
-        self.by_expiry.remove(&(old_expiry, slot));
-        self.by_expiry
-            .insert((subscription.expiration_date_time.get(), slot));
-        if let Some(entry) = self.slots.get_mut(slot) {
-            entry.subscription = subscription;
-        }
-        if let Some(hash) = new_hash {
-            self.index_key(hash, slot);
-        }
+        Some(result)
     }
 
     /// Removes a subscription; returns it.
@@ -670,14 +706,22 @@ mod tests {
     }
 
     #[test]
-    fn get_is_per_tenant_and_replace_and_remove_find_any_tenant() {
+    fn get_and_edit_are_per_tenant_and_remove_finds_any_tenant() {
         let mut store = Store::default();
         store.insert("t", subscription(&uuid(1), "r/1", 100));
         store.insert("u", subscription("odd-id", "r/2", 100));
         assert!(store.get("t", &uuid(1)).is_some());
         assert!(store.get("u", &uuid(1)).is_none());
         assert_eq!(&*store.get("u", "odd-id").unwrap().tenant, "u");
-        store.replace(subscription("odd-id", "r/2", 300));
+        assert!(store.edit("t", "odd-id", |_| ()).is_none());
+        let later = Timestamp::new(at(300)).unwrap();
+        assert_eq!(
+            store.edit("u", "odd-id", |edit| {
+                edit.set_expiration(later);
+                edit.subscription().id.clone()
+            }),
+            Some("odd-id".to_owned())
+        );
         assert_eq!(
             store
                 .get("u", "odd-id")

@@ -255,6 +255,201 @@ async fn a_batch_answers_each_request_and_honours_depends_on() {
     }
 }
 
+/// What a single request and the same request in a batch must share: the status, the body
+/// (but for the request's own ids and time), and these headers.
+const ANSWER_HEADERS: [&str; 6] = [
+    "content-type",
+    "request-id",
+    "client-request-id",
+    "date",
+    "retry-after",
+    "www-authenticate",
+];
+
+/// A request sent alone, then alone in a batch.
+struct Case {
+    token: String,
+    method: Method,
+    /// Under the version.
+    path: String,
+    body: Option<Value>,
+    content_type: Option<&'static str>,
+    /// The path in the batch, when it differs (a deletion deletes another subscription).
+    batched_path: Option<String>,
+}
+
+/// A body with its request's ids and time taken out, and an expiration to the minute (one
+/// raised to the minimum lifetime follows the clock).
+fn without_ids(mut body: Value) -> Value {
+    if let Some(Value::String(at)) = body.get_mut("expirationDateTime") {
+        at.truncate("2026-11-22T09:45".len());
+    }
+    if let Some(inner) = body
+        .pointer_mut("/error/innerError")
+        .and_then(Value::as_object_mut)
+    {
+        inner.remove("request-id");
+        inner.remove("client-request-id");
+        inner.remove("date");
+    }
+    body
+}
+
+#[tokio::test]
+async fn a_request_in_a_batch_is_answered_as_it_is_alone() {
+    let e = builder().build().start().await.unwrap();
+    let token = token(&e);
+    // The app holds no permission for mail: refused with 403.
+    let unauthorised = e.token(&TokenSpec::application(e.tenant_id(), APP, &[]));
+    let mut created = Vec::new();
+    for user in ["ada", "bob", "cyd"] {
+        let answer = call(
+            &e,
+            Method::POST,
+            "/v1.0/subscriptions",
+            &token,
+            Some(&create_body(user, &e)),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.json);
+        created.push(answer.json["id"].as_str().unwrap().to_owned());
+    }
+    let (a, b, c) = (&created[0], &created[1], &created[2]);
+    let at =
+        |minutes| (e.now() + Duration::minutes(minutes)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let renewal = json!({ "expirationDateTime": at(30 * 60) });
+    let sub = |id: &str| format!("/subscriptions/{id}");
+    let patch = |token: &str, path: String, body: Value| Case {
+        token: token.to_owned(),
+        method: Method::PATCH,
+        path,
+        body: Some(body),
+        content_type: Some("application/json"),
+        batched_path: None,
+    };
+    let bodiless = |token: &str, method: Method, path: String| Case {
+        token: token.to_owned(),
+        method,
+        path,
+        body: None,
+        content_type: None,
+        batched_path: None,
+    };
+    let cases = [
+        bodiless(&token, Method::GET, sub(a)),
+        patch(&token, sub(a), renewal.clone()),
+        // Raised to the minimum lifetime: the answer says when it expires.
+        patch(&token, sub(a), json!({ "expirationDateTime": at(1) })),
+        patch(&token, sub(a), json!({ "expirationDateTime": "soon" })),
+        patch(
+            &token,
+            sub(a),
+            json!({ "expirationDateTime": at(30 * 24 * 60) }),
+        ),
+        patch(&token, sub(a), json!({ "clientState": "x" })),
+        Case {
+            content_type: Some("text/plain"),
+            ..patch(&token, sub(a), renewal.clone())
+        },
+        patch(
+            &token,
+            sub(a),
+            json!({ "notificationUrl": "https://elsewhere.example.com/hook" }),
+        ),
+        bodiless(&token, Method::GET, sub("no-such-id")),
+        patch(&token, sub("no-such-id"), renewal.clone()),
+        patch(&unauthorised, sub(a), renewal.clone()),
+        bodiless(&unauthorised, Method::DELETE, sub(a)),
+        bodiless("not-a-token", Method::GET, sub(a)),
+        // A deletion alone and one in the batch, of two subscriptions.
+        Case {
+            batched_path: Some(sub(c)),
+            ..bodiless(&token, Method::DELETE, sub(b))
+        },
+        bodiless(&token, Method::DELETE, sub(b)),
+    ];
+    let client = reqwest::Client::new();
+    for Case {
+        token,
+        method,
+        path,
+        body,
+        content_type,
+        batched_path,
+    } in cases
+    {
+        let case = format!("{method} {path} {body:?} {content_type:?}");
+        let mut alone = client
+            .request(method.clone(), format!("{}/v1.0{path}", e.base_url()))
+            .bearer_auth(&token)
+            .header("client-request-id", "alone");
+        if let Some(body) = &body {
+            alone = alone.body(body.to_string());
+        }
+        if let Some(content_type) = content_type {
+            alone = alone.header("content-type", content_type);
+        }
+        let alone = alone.send().await.unwrap();
+        let status = alone.status().as_u16();
+        let headers = alone.headers().clone();
+        let alone_body = without_ids(alone.json().await.unwrap_or(Value::Null));
+
+        let mut request = json!({
+            "id": "1",
+            "method": method.as_str(),
+            "url": batched_path.unwrap_or(path),
+            "headers": {"client-request-id": "batched"},
+        });
+        if let Some(body) = body {
+            request["body"] = body;
+        }
+        if let Some(content_type) = content_type {
+            request["headers"]["Content-Type"] = json!(content_type);
+        }
+        let batch = client
+            .post(format!("{}/v1.0/$batch", e.base_url()))
+            .bearer_auth(&token)
+            .json(&json!({ "requests": [request] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(batch.status(), StatusCode::OK, "{case}");
+        let batch: Value = batch.json().await.unwrap();
+        let answer = &batch["responses"][0];
+        assert_eq!(answer["status"], status, "{case}: {answer}");
+        assert_eq!(without_ids(answer["body"].clone()), alone_body, "{case}");
+        for name in ANSWER_HEADERS {
+            let batched = answer["headers"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name));
+            assert_eq!(
+                batched.is_some(),
+                headers.contains_key(name),
+                "{case}: {name} in {answer}"
+            );
+            if name == "client-request-id" {
+                assert_eq!(headers[name], "alone");
+                assert_eq!(batched.unwrap().1, "batched");
+            }
+            if name == "content-type"
+                && let Some((_, value)) = batched
+            {
+                assert_eq!(value, headers[name].to_str().unwrap(), "{case}");
+            }
+        }
+        if let Some(inner) = answer["body"]["error"]["innerError"].as_object() {
+            assert_eq!(inner["client-request-id"], "batched", "{case}");
+            assert_eq!(
+                inner["request-id"], answer["headers"]["request-id"],
+                "{case}"
+            );
+        }
+    }
+    e.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn faults_are_injected_reproducibly_and_a_dropped_answer_was_carried_out() {
     let faults: Faults = "503:0.3,drop:0.2".parse().unwrap();
