@@ -654,6 +654,35 @@ mod properties {
                 prop_assert!(!d.code.as_str().is_empty());
             }
         }
+
+        /// `update_of` (the resource resolved by the caller) judges as `update` with the
+        /// resource in the context, for every pattern of the catalogue.
+        #[test]
+        fn an_update_of_a_resolved_resource_is_judged_the_same(
+            props in prop::collection::vec((name(), value()), 0..12),
+            resource in prop::sample::select(patterns()),
+            auth in prop::option::of(prop::sample::select(PermissionType::ALL.to_vec())),
+            offset in -10_000_000i64..10_000_000,
+        ) {
+            use graph_subs_core::catalogue;
+            use graph_subs_core::resource::ResourcePath;
+            use graph_subs_core::validate;
+            let body: Properties = props.into_iter().collect();
+            let mut ctx = Context::new(now() + Duration::seconds(offset));
+            ctx.permission_type = auth;
+            let resolved = catalogue::resolve(&ResourcePath::parse(&resource).unwrap()).unwrap();
+            let of = validate::update_of(&body, &ctx, &resolved);
+            ctx.subscription_resource = Some(resource);
+            prop_assert_eq!(of, validate::update(&body, &ctx));
+        }
+    }
+
+    /// Every pattern's path, `users/{id}/messages`...
+    fn patterns() -> Vec<String> {
+        graph_subs_core::catalogue::ResourceKind::all()
+            .flat_map(|kind| kind.patterns())
+            .map(|pattern| pattern.path().to_owned())
+            .collect()
     }
 }
 

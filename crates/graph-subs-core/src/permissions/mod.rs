@@ -11,12 +11,31 @@ pub use graph_subs_catalogue::permission::{
     AccountScope, Cell, Permission, PermissionType, Row, UnknownPermissionType,
 };
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use crate::Operation;
 use crate::catalogue::Resource;
 
 /// Every row of every operation, generated from `docs/upstream/`.
 pub fn rows() -> &'static [Row] {
     table::ROWS
+}
+
+/// The rows of each kind and operation, in the table's order: every check of a request
+/// reads them, and the table has hundreds.
+fn by_kind_and_operation() -> &'static HashMap<(&'static str, Operation), Vec<&'static Row>> {
+    static INDEX: OnceLock<HashMap<(&'static str, Operation), Vec<&'static Row>>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index: HashMap<(&'static str, Operation), Vec<&'static Row>> = HashMap::new();
+        for row in rows() {
+            index
+                .entry((row.kind, row.operation))
+                .or_default()
+                .push(row);
+        }
+        index
+    })
 }
 
 /// What an operation on a resource requires.
@@ -92,11 +111,12 @@ impl Requirement {
 /// The rows of one operation's page for a resource: those scoped to its pattern, or
 /// else those that name no path and so cover its whole kind.
 fn rows_for(resource: &Resource, operation: Operation) -> Vec<&'static Row> {
-    let kind = resource.kind().name();
     let of_kind = || {
-        rows()
-            .iter()
-            .filter(move |r| r.operation == operation && r.kind == kind)
+        by_kind_and_operation()
+            .get(&(resource.kind().name(), operation))
+            .into_iter()
+            .flatten()
+            .copied()
     };
     let scoped: Vec<&Row> = of_kind()
         .filter(|r| r.pattern == Some(resource.pattern().path()))

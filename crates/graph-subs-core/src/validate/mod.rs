@@ -378,6 +378,17 @@ pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
 /// assert_eq!(codes, [DiagnosticCode::UrlNotHttps, DiagnosticCode::ExpirationBeyondMaximum]);
 /// ```
 pub fn check(request: Request, body: &Properties, ctx: &Context) -> Vec<Diagnostic> {
+    check_known(request, body, ctx, None)
+}
+
+/// [`check`], with the resource of the subscription being updated already resolved
+/// (`ctx.subscription_resource` is then not read).
+fn check_known(
+    request: Request,
+    body: &Properties,
+    ctx: &Context,
+    subscription: Option<&Resource>,
+) -> Vec<Diagnostic> {
     let mut out = Diagnostics::default();
     if Timestamp::new(ctx.now).is_err() || ctx.now > lifetime::latest_supported_now() {
         let (message, hint) = if ctx.now > lifetime::latest_supported_now() {
@@ -400,7 +411,7 @@ pub fn check(request: Request, body: &Properties, ctx: &Context) -> Vec<Diagnost
     check_names_and_types(request, body, &mut out);
     match request {
         Request::Create => check_create(body, ctx, &mut out),
-        Request::Update => check_update(body, ctx, &mut out),
+        Request::Update => check_update(body, ctx, subscription, &mut out),
     }
     out.0
 }
@@ -1228,7 +1239,12 @@ fn example(name: &str) -> String {
     }
 }
 
-fn check_update(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
+fn check_update(
+    body: &Properties,
+    ctx: &Context,
+    subscription: Option<&Resource>,
+    out: &mut Diagnostics,
+) {
     if body.get(p::EXPIRATION).is_none() && body.get(p::NOTIFICATION_URL).is_none() {
         out.error(
             C::UpdateNeedsExpirationOrUrl,
@@ -1252,11 +1268,18 @@ fn check_update(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
             Some(format!("add `{missing}`")),
         );
     }
-    let existing = ctx
-        .subscription_resource
-        .as_deref()
-        .and_then(|r| resource(r, None, out));
-    if let (Some(before), Some(text)) = (&existing, body.string(p::RESOURCE))
+    let resolved;
+    let existing = match subscription {
+        Some(known) => Some(known),
+        None => {
+            resolved = ctx
+                .subscription_resource
+                .as_deref()
+                .and_then(|r| resource(r, None, out));
+            resolved.as_ref()
+        }
+    };
+    if let (Some(before), Some(text)) = (existing, body.string(p::RESOURCE))
         && let Ok(path) = ResourcePath::parse(text)
         && let Ok(after) = catalogue::resolve(&path)
         && payment_model::changes_model(before, &after)
@@ -1276,8 +1299,8 @@ fn check_update(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
         .string(p::EXPIRATION)
         .and_then(|e| parse_expiration(e, out))
     {
-        check_expiration(existing.as_ref(), false, expiration, ctx, out);
-        match &existing {
+        check_expiration(existing, false, expiration, ctx, out);
+        match existing {
             None => out.warning(
                 C::SubscriptionResourceUnknown,
                 Some(p::EXPIRATION),
@@ -1300,7 +1323,7 @@ fn check_update(body: &Properties, ctx: &Context, out: &mut Diagnostics) {
             }
         }
     }
-    if let Some(r) = &existing {
+    if let Some(r) = existing {
         check_resource_rules(r, body, Request::Update, ctx, out);
     }
 }
@@ -1365,7 +1388,26 @@ pub fn update(
     body: &Properties,
     ctx: &Context,
 ) -> Result<Checked<UpdateSubscription>, Vec<Diagnostic>> {
-    let diagnostics = check(Request::Update, body, ctx);
+    update_known(body, ctx, None)
+}
+
+/// [`update`] of a subscription whose resource is known and resolved: the same checks as
+/// with `ctx.subscription_resource` given (which is then not read), without resolving the
+/// resource again. The emulator has resolved it to authorize the caller.
+pub fn update_of(
+    body: &Properties,
+    ctx: &Context,
+    subscription: &Resource,
+) -> Result<Checked<UpdateSubscription>, Vec<Diagnostic>> {
+    update_known(body, ctx, Some(subscription))
+}
+
+fn update_known(
+    body: &Properties,
+    ctx: &Context,
+    subscription: Option<&Resource>,
+) -> Result<Checked<UpdateSubscription>, Vec<Diagnostic>> {
+    let diagnostics = check_known(Request::Update, body, ctx, subscription);
     if has_errors(&diagnostics) {
         return Err(diagnostics);
     }
