@@ -24,17 +24,16 @@ use graph_subs_core::request::{BodyError, Properties};
 use graph_subs_core::resource::ResourcePath;
 use graph_subs_core::subscription::{EncryptionCertificate, Subscription, Timestamp, Unknown};
 use graph_subs_core::validate::{self, Context};
-use graph_subs_core::visibility::{self, Account, Caller, Owner};
-use serde::{Deserialize, Serialize};
+use graph_subs_core::visibility::{self, Owner};
+use serde::Deserialize;
 use serde_json::json;
-use serde_json::value::RawValue;
 
 use crate::Shared;
 use crate::error::{GraphError, OAuthError, RequestIds};
 use crate::faults::Fault;
 use crate::identity::{Principal, TokenError, TokenSpec};
 use crate::persist::Change;
-use crate::store::{Edit, Store};
+use crate::store::{Edit, Place, Store};
 use crate::throttle::{self, Class};
 
 /// The API versions the emulator serves.
@@ -391,70 +390,53 @@ fn resolve(text: &str) -> Option<Resource> {
         .and_then(|p| catalogue::resolve(&p).ok())
 }
 
-/// The List page's caller, from the token.
-fn caller(principal: &Principal) -> Caller {
-    match principal.grants.permission_type {
-        PermissionType::Application => Caller::Application {
-            app_id: principal.app_id.clone(),
-        },
-        t => Caller::Delegated {
-            app_id: principal.app_id.clone(),
-            user_id: principal.object_id.clone(),
-            account: if t == PermissionType::DelegatedPersonal {
-                Account::Personal
-            } else {
-                Account::WorkOrSchool
-            },
-            admin: principal.grants.admin,
-            subscription_read_all: principal.grants.has("Subscription.Read.All"),
-        },
-    }
-}
-
-/// A subscription with `@odata.context`, as Graph answers a single entity.
-#[derive(Serialize)]
-struct Entity<'a> {
-    #[serde(rename = "@odata.context")]
-    context: String,
-    #[serde(flatten)]
-    subscription: &'a Subscription,
-}
-
-/// One subscription as Graph answers it, with `@odata.context`: serialised straight from
-/// the subscription in Graph's property order (no `serde_json::Value` in between, which
-/// costs a map per answer and sorts the properties), and embedded as it is in a batch's
-/// answer.
+/// One subscription as Graph answers it, with `@odata.context` first: written straight
+/// from the subscription in Graph's property order (no `serde_json::Value` in between,
+/// which costs a map per answer and sorts the properties), and embedded as it is in a
+/// batch's answer.
 pub(crate) fn entity_json(
     shared: &Shared,
     version: &str,
     subscription: &Subscription,
-) -> Box<RawValue> {
-    let entity = Entity {
-        context: format!(
-            "{}/{version}/$metadata#subscriptions/$entity",
-            shared.base_url
-        ),
-        subscription,
+    ids: &RequestIds,
+) -> Result<String, GraphError> {
+    let write = || -> serde_json::Result<String> {
+        let mut out = Vec::with_capacity(1024);
+        out.extend_from_slice(b"{\"@odata.context\":");
+        serde::Serializer::collect_str(
+            &mut serde_json::Serializer::new(&mut out),
+            &format_args!(
+                "{}/{version}/$metadata#subscriptions/$entity",
+                shared.base_url
+            ),
+        )?;
+        out.push(b',');
+        let start = out.len();
+        serde_json::to_writer(&mut out, subscription)?;
+        // The subscription's own `{`: the context opened the object.
+        out.remove(start);
+        String::from_utf8(out).map_err(serde::ser::Error::custom)
     };
-    // A subscription always serialises (its keys are strings).
-    serde_json::value::to_raw_value(&entity)
-        .unwrap_or_else(|_| RawValue::from_string("null".to_owned()).unwrap_or_default())
+    write().map_err(|e| {
+        GraphError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            format!("The subscription could not be written: {e}."),
+        )
+        .with_ids(ids)
+    })
 }
 
 /// An answer with a JSON body.
-fn json_response(json: Box<RawValue>) -> Response {
+fn json_response(json: String) -> Response {
     (
         [(
             axum::http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        String::from(Box::<str>::from(json)),
+        json,
     )
         .into_response()
-}
-
-fn entity(shared: &Shared, version: &str, subscription: &Subscription) -> Response {
-    json_response(entity_json(shared, version, subscription))
 }
 
 /// Graph reads JSON only, and says so when a write request with a body does not declare
@@ -645,7 +627,7 @@ pub(crate) async fn create(
     tracing::info!(id = %subscription.id, resource = %graph_subs_core::quote::shortened(&subscription.resource), "subscription created");
     Ok((
         StatusCode::CREATED,
-        entity(&shared, &version, &subscription),
+        json_response(entity_json(&shared, &version, &subscription, &ids)?),
     )
         .into_response())
 }
@@ -660,17 +642,17 @@ fn certificate_can_encrypt(
     })
 }
 
-/// The stored subscription `id`, when the caller may see it.
+/// The stored subscription `id` and where it is, when the caller may see it.
 fn visible_in<'s>(
     store: &'s Store,
     principal: &Principal,
     id: &str,
     ids: &RequestIds,
-) -> Result<&'s Subscription, GraphError> {
+) -> Result<(Place, &'s Subscription), GraphError> {
     store
-        .get(&principal.tenant_id, id)
-        .map(|e| &e.subscription)
-        .filter(|s| visibility::can_see(&caller(principal), Owner::of(s)))
+        .find(&principal.tenant_id, id)
+        .and_then(|place| store.at(place).map(|e| (place, &e.subscription)))
+        .filter(|(_, s)| visibility::can_see(&principal.caller, Owner::of(s)))
         .ok_or_else(|| GraphError::not_found(id).with_ids(ids))
 }
 
@@ -700,7 +682,7 @@ async fn check_visible(
     let now = shared.clock.now();
     let mut store = shared.store.lock().await;
     store.purge(now);
-    let subscription = visible_in(&store, principal, id, ids)?;
+    let (_, subscription) = visible_in(&store, principal, id, ids)?;
     authorized(subscription, principal, operation, ids).map(drop)
 }
 
@@ -726,14 +708,14 @@ pub(crate) async fn get_one(
     version: &str,
     id: &str,
     ids: &RequestIds,
-) -> Result<Box<RawValue>, GraphError> {
+) -> Result<String, GraphError> {
     admit(shared, principal, Class::Other, ids)?;
     let now = shared.clock.now();
     let mut store = shared.store.lock().await;
     store.purge(now);
-    let subscription = visible_in(&store, principal, id, ids)?;
+    let (_, subscription) = visible_in(&store, principal, id, ids)?;
     authorized(subscription, principal, Operation::List, ids)?;
-    Ok(entity_json(shared, version, subscription))
+    entity_json(shared, version, subscription, ids)
 }
 
 /// `PATCH /{version}/subscriptions/{id}`: renew, move the notification URL, rotate the
@@ -769,14 +751,14 @@ pub(crate) async fn update_one(
     id: &str,
     (content_type, body): (Option<&[u8]>, &[u8]),
     ids: &RequestIds,
-) -> Result<Box<RawValue>, GraphError> {
+) -> Result<String, GraphError> {
     admit(shared, principal, Class::Other, ids)?;
     let properties = read_body(body, content_type, ids)?;
     let now = shared.clock.now();
     // Checked and applied in place under one lock: a renewal copies no subscription.
     let mut store = shared.store.lock().await;
     store.purge(now);
-    let existing = visible_in(&store, principal, id, ids)?;
+    let (mut place, existing) = visible_in(&store, principal, id, ids)?;
     let resource = authorized(existing, principal, Operation::Update, ids)?;
     let update = checked_update(
         &properties,
@@ -800,18 +782,22 @@ pub(crate) async fn update_one(
         crate::delivery::validate_on_update(shared, &before, &after, ids).await?;
         store = shared.store.lock().await;
         store.purge(now);
+        // Gone since it was looked up (deleted while its endpoint was called, or expired).
+        place = store
+            .find(&principal.tenant_id, id)
+            .ok_or_else(|| GraphError::not_found(id).with_ids(ids))?;
     }
-    let edited = store.edit(&principal.tenant_id, id, |edit| {
+    let edited = store.edit_at(place, |edit| {
         apply_update(edit, &update);
         let updated = edit.subscription();
         let journaled = shared.state.get().map(|_| Change::Put {
             tenant: principal.tenant_id.clone(),
             subscription: Box::new(updated.clone()),
         });
-        (entity_json(shared, version, updated), journaled)
+        (entity_json(shared, version, updated, ids), journaled)
     });
-    // Gone since it was looked up (deleted while its endpoint was called, or expired).
     let (answer, journaled) = edited.ok_or_else(|| GraphError::not_found(id).with_ids(ids))?;
+    let answer = answer?;
     let saved = journaled.and_then(|change| record(shared, change));
     drop(store);
     durable(saved, ids).await?;
@@ -832,11 +818,21 @@ fn checked_update(
 ) -> Result<graph_subs_core::subscription::UpdateSubscription, GraphError> {
     let ctx = Context {
         permission_type: Some(principal.grants.permission_type),
-        subscription_resource: Some(existing.resource.clone()),
         allow_http_loopback: true,
         ..Context::new(now)
     };
-    let mut update = validate::update(properties, &ctx)
+    // Resolved once: to authorize the caller, and here.
+    let checked = match resource {
+        Some(resource) => validate::update_of(properties, &ctx, resource),
+        None => validate::update(
+            properties,
+            &Context {
+                subscription_resource: Some(existing.resource.clone()),
+                ..ctx
+            },
+        ),
+    };
+    let mut update = checked
         .map_err(|d| GraphError::invalid(d).with_ids(ids))?
         .request;
     let rich = existing.include_resource_data.unwrap_or(false);
@@ -973,12 +969,12 @@ pub(crate) async fn list(
     let principal = authenticate(&shared, &headers, &ids)?;
     admit(&shared, &principal, Class::List, &ids)?;
     let skiptoken = skiptoken(query.as_deref(), &ids)?;
-    let caller = caller(&principal);
+    let caller = &principal.caller;
     let now = shared.clock.now();
     let mut store = shared.store.lock().await;
     store.purge(now);
     let visible = |s: &Subscription| {
-        visibility::can_see(&caller, Owner::of(s))
+        visibility::can_see(caller, Owner::of(s))
             && resolve(&s.resource).is_none_or(|r| {
                 authorize(&principal, &r, Operation::List, &ids).is_ok()
                     || (principal.grants.permission_type != PermissionType::Application

@@ -1,8 +1,13 @@
 //! `POST /{version}/$batch`: Graph's JSON batching, for the subscription API.
 //!
-//! A batch holds at most 20 requests (more: 400). Each is served by the emulator's own
-//! router, as if sent alone with the batch's `Authorization` header, and answered with its
-//! own status, headers and body; each counts against throttling. A request runs after the
+//! A batch holds at most 20 requests (more: 400). Each is served as if sent alone with
+//! the batch's `Authorization` header (renewals, deletions and reads of one subscription
+//! by the same operations a request alone calls, the others through the emulator's own
+//! router), and answered with its own status, headers and body; each counts against
+//! throttling. An answer's headers are its own (`Content-Type`, `Location`,
+//! `Retry-After`, `WWW-Authenticate`); the ids and `Date` are the batch's, on its own
+//! answer, as Graph gives them, and an error's body still names its request's own
+//! request id. A request runs after the
 //! requests its `dependsOn` names; when one of them failed (not 2xx), it is not run and is
 //! answered 424 `FailedDependency`, as Graph does. Requests without dependencies run in
 //! the order given (Graph may run them in any order; one order is a valid one).
@@ -14,14 +19,14 @@
 //! a url outside the subscription API (the token endpoint, `$batch` itself) gets 404.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, Path, State};
+use axum::http;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Json, http};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -36,22 +41,81 @@ use crate::identity::Principal;
 pub(crate) const MAX_REQUESTS: usize = 20;
 
 #[derive(Debug, Deserialize)]
-struct BatchBody {
-    requests: Vec<Item>,
+struct BatchBody<'a> {
+    #[serde(borrow)]
+    requests: Vec<Item<'a>>,
 }
 
+/// A request of the batch, its strings read in place from the batch's body (copied only
+/// when they hold escapes).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Item {
-    id: String,
-    method: String,
-    url: String,
-    #[serde(default)]
-    headers: HashMap<String, String>,
-    /// Passed on as written: the request's handler reads it.
-    body: Option<Box<RawValue>>,
-    #[serde(default)]
-    depends_on: Vec<String>,
+struct Item<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    method: Cow<'a, str>,
+    #[serde(borrow)]
+    url: Cow<'a, str>,
+    #[serde(default, borrow)]
+    headers: ItemHeaders<'a>,
+    /// Passed on as written: the request's operation reads it.
+    #[serde(borrow)]
+    body: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    depends_on: Vec<Cow<'a, str>>,
+}
+
+/// A request's headers, an object of strings; a name given twice keeps its last value.
+#[derive(Debug, Default)]
+struct ItemHeaders<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'a> ItemHeaders<'a> {
+    /// The value of header `name`, in any case.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(h, _)| h.eq_ignore_ascii_case(name))
+            .map(|(_, v)| &**v)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for ItemHeaders<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = ItemHeaders<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of header names and string values")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut headers: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::new();
+                while let Some((name, value)) = map.next_entry::<Borrowed<'a>, Borrowed<'a>>()? {
+                    match headers.iter_mut().find(|(h, _)| *h == name.0) {
+                        Some(entry) => entry.1 = value.0,
+                        None => headers.push((name.0, value.0)),
+                    }
+                }
+                Ok(ItemHeaders(headers))
+            }
+        }
+        d.deserialize_map(Visitor(std::marker::PhantomData))
+    }
+}
+
+/// A string read in place when it has no escapes.
+struct Borrowed<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Borrowed<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+        Text::deserialize(d).map(|t| Borrowed(t.0))
+    }
 }
 
 /// `POST /{version}/$batch`.
@@ -67,7 +131,7 @@ pub(crate) async fn batch(
     let bad = |message: String| {
         GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", message).with_ids(&ids)
     };
-    let batch: BatchBody = serde_json::from_slice(&body).map_err(|e| {
+    let batch: BatchBody<'_> = serde_json::from_slice(&body).map_err(|e| {
         bad(format!(
             "Invalid batch payload: {e}. Send {{\"requests\": [{{\"id\": \"1\", \"method\": \"GET\", \"url\": \"/subscriptions\"}}]}}."
         ))
@@ -81,7 +145,7 @@ pub(crate) async fn batch(
             batch.requests.len()
         )));
     }
-    let order = order(&batch.requests).map_err(bad)?;
+    let (order, index) = order(&batch.requests).map_err(bad)?;
     let router = shared
         .batch_router
         .lock()
@@ -95,16 +159,16 @@ pub(crate) async fn batch(
         headers: &headers,
         principal: crate::api::authenticate(&shared, &headers, &ids).ok(),
         iso_date: crate::api::iso_date(now),
-        http_date: crate::api::http_date(now),
     };
-    let mut answers: HashMap<&str, Answer> = HashMap::new();
-    let mut succeeded: HashSet<&str> = HashSet::new();
-    for index in order {
-        let item = &batch.requests[index];
+    // By the requests' places in the batch.
+    let mut answers: Vec<Option<Answer>> = batch.requests.iter().map(|_| None).collect();
+    let mut succeeded = vec![false; batch.requests.len()];
+    for at in order {
+        let item = &batch.requests[at];
         let answer = if let Some(failed) = item
             .depends_on
             .iter()
-            .find(|d| !succeeded.contains(d.as_str()))
+            .find(|d| !index.get(d.as_ref()).is_some_and(|&j| succeeded[j]))
         {
             Answer::error(
                 item,
@@ -120,26 +184,75 @@ pub(crate) async fn batch(
                 Some((method, id)) => serve(&shared, &common, &version, item, method, id).await,
                 None => run(&router, &version, &headers, item).await,
             };
-            if (200..300).contains(&answer.status) {
-                succeeded.insert(&item.id);
-            }
+            succeeded[at] = (200..300).contains(&answer.status);
             answer
         };
-        answers.insert(&item.id, answer);
+        answers[at] = Some(answer);
     }
     // Answers in the order the requests were given.
-    let responses: Vec<Answer> = batch
-        .requests
-        .iter()
-        .filter_map(|item| answers.remove(item.id.as_str()))
-        .collect();
-    // Written straight from the typed answers: through a `Value`, every answer's body
-    // would be parsed into a tree again.
-    Ok(Json(Responses { responses }).into_response())
+    let responses: Vec<Answer> = answers.into_iter().flatten().collect();
+    let body = write_responses(&responses).map_err(|e| {
+        GraphError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            format!("The batch's answer could not be written: {e}."),
+        )
+        .with_ids(&ids)
+    })?;
+    Ok((
+        [(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
-/// The order to run the requests in: given order, each after its dependencies.
-fn order(items: &[Item]) -> Result<Vec<usize>, String> {
+/// `{"responses": [...]}`, written by hand: each answer's body is embedded as its
+/// operation wrote it, without being parsed or copied into another string first.
+fn write_responses(responses: &[Answer]) -> serde_json::Result<Vec<u8>> {
+    let size: usize = responses
+        .iter()
+        .map(|a| match &a.body {
+            Some(AnswerBody::Json(json)) => json.len() + 128,
+            _ => 512,
+        })
+        .sum();
+    let mut out = Vec::with_capacity(size + 32);
+    out.extend_from_slice(b"{\"responses\":[");
+    for (i, answer) in responses.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"id\":");
+        serde_json::to_writer(&mut out, &answer.id)?;
+        out.extend_from_slice(b",\"status\":");
+        serde_json::to_writer(&mut out, &answer.status)?;
+        if let Some(headers) = &answer.headers {
+            out.extend_from_slice(b",\"headers\":");
+            serde_json::to_writer(&mut out, headers)?;
+        }
+        match &answer.body {
+            Some(AnswerBody::Json(json)) => {
+                out.extend_from_slice(b",\"body\":");
+                out.extend_from_slice(json.as_bytes());
+            }
+            Some(AnswerBody::Value(value)) => {
+                out.extend_from_slice(b",\"body\":");
+                serde_json::to_writer(&mut out, value)?;
+            }
+            None => {}
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}");
+    Ok(out)
+}
+
+/// The order to run the requests in (given order, each after its dependencies), and
+/// each request's place by its id.
+fn order<'i>(items: &'i [Item<'_>]) -> Result<(Vec<usize>, HashMap<&'i str, usize>), String> {
     let mut index = HashMap::new();
     for (i, item) in items.iter().enumerate() {
         if item.id.is_empty() {
@@ -148,7 +261,7 @@ fn order(items: &[Item]) -> Result<Vec<usize>, String> {
                 i + 1
             ));
         }
-        if index.insert(item.id.as_str(), i).is_some() {
+        if index.insert(&*item.id, i).is_some() {
             return Err(format!(
                 "The batch has two requests with the id {}; ids must be unique.",
                 graph_subs_core::quote::shortened(&item.id)
@@ -159,7 +272,7 @@ fn order(items: &[Item]) -> Result<Vec<usize>, String> {
         if let Some(unknown) = item
             .depends_on
             .iter()
-            .find(|d| !index.contains_key(d.as_str()))
+            .find(|d| !index.contains_key(d.as_ref()))
         {
             return Err(format!(
                 "Request {} depends on {}, which is not in the batch.",
@@ -176,7 +289,7 @@ fn order(items: &[Item]) -> Result<Vec<usize>, String> {
                 && items[i]
                     .depends_on
                     .iter()
-                    .all(|d| index.get(d.as_str()).is_some_and(|&j| done[j]))
+                    .all(|d| index.get(&**d).is_some_and(|&j| done[j]))
         });
         let Some(i) = next else {
             return Err(
@@ -187,23 +300,15 @@ fn order(items: &[Item]) -> Result<Vec<usize>, String> {
         done[i] = true;
         order.push(i);
     }
-    Ok(order)
-}
-
-/// The batch's answer.
-#[derive(Debug, Serialize)]
-struct Responses {
-    responses: Vec<Answer>,
+    Ok((order, index))
 }
 
 /// One request's answer in the batch's `responses`.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 struct Answer {
     id: String,
     status: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
     headers: Option<Headers>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<AnswerBody>,
 }
 
@@ -217,20 +322,19 @@ impl Serialize for Headers {
     }
 }
 
-/// A body as the request's handler wrote it (JSON, passed on without being parsed
+/// A body as the request's operation wrote it (JSON, embedded without being parsed
 /// again), or one the batch writes.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 enum AnswerBody {
-    Written(Box<RawValue>),
+    Json(String),
     Value(Value),
 }
 
 impl Answer {
     /// An answer in Graph's error shape, for a request the batch does not run.
-    fn error(item: &Item, status: u16, code: &str, message: String) -> Answer {
+    fn error(item: &Item<'_>, status: u16, code: &str, message: String) -> Answer {
         Answer {
-            id: item.id.clone(),
+            id: item.id.to_string(),
             status,
             headers: None,
             body: Some(AnswerBody::Value(
@@ -246,17 +350,16 @@ struct Common<'a> {
     headers: &'a HeaderMap,
     /// The batch's caller, when its token is accepted.
     principal: Option<Principal>,
-    /// The batch's time, in an error's `innerError.date` and in the `Date` header.
+    /// The batch's time, in an error's `innerError.date`.
     iso_date: String,
-    http_date: String,
 }
 
 /// The operations a batch serves without its router: those of bulk renewals and
 /// deletions (and reading one), `GET`, `PATCH` and `DELETE` on `/subscriptions/{id}`.
 /// The method and the id, when `item` is one of them; any other request goes through the
 /// router, like an id that would need decoding.
-fn direct(item: &Item) -> Option<(Method, &str)> {
-    let method = match item.method.as_str() {
+fn direct<'a>(item: &'a Item<'_>) -> Option<(Method, &'a str)> {
+    let method = match &*item.method {
         m if m.eq_ignore_ascii_case("GET") => Method::GET,
         m if m.eq_ignore_ascii_case("PATCH") => Method::PATCH,
         m if m.eq_ignore_ascii_case("DELETE") => Method::DELETE,
@@ -280,17 +383,12 @@ async fn serve(
     shared: &Shared,
     common: &Common<'_>,
     version: &str,
-    item: &Item,
+    item: &Item<'_>,
     method: Method,
     id: &str,
 ) -> Answer {
     shared.counters.request();
-    let header = |name: &str| {
-        item.headers
-            .iter()
-            .find(|(h, _)| h.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
+    let header = |name: &str| item.headers.get(name);
     let ids = RequestIds::issue(header("client-request-id"), common.iso_date.clone());
     let result = async {
         let authenticated;
@@ -307,7 +405,7 @@ async fn serve(
                 .await
                 .map(Some),
             Method::PATCH => {
-                let body = item.body.as_ref().map_or(&[][..], |b| b.get().as_bytes());
+                let body = item.body.map_or(&[][..], |b| b.get().as_bytes());
                 let content_type = header("content-type").map(str::as_bytes).or(item
                     .body
                     .is_some()
@@ -322,37 +420,25 @@ async fn serve(
         }
     }
     .await;
-    let id_headers = crate::api::id_headers(&ids, common.http_date.clone());
     let answer = match result {
-        Ok(json) => {
-            let mut headers = Vec::with_capacity(4);
-            if json.is_some() {
-                headers.push((Cow::Borrowed("content-type"), "application/json".to_owned()));
-            }
-            headers.extend(id_headers.into_iter().map(|(n, v)| (Cow::Borrowed(n), v)));
-            Answer {
-                id: item.id.clone(),
-                status: if json.is_some() { 200 } else { 204 },
-                headers: Some(Headers(headers)),
-                body: json.map(AnswerBody::Written),
-            }
-        }
-        Err(error) => {
-            let mut response = error.into_response();
-            for (name, value) in id_headers {
-                if let Ok(value) = http::HeaderValue::from_str(&value) {
-                    response.headers_mut().insert(name, value);
-                }
-            }
-            answer(item, response).await
-        }
+        Ok(json) => Answer {
+            id: item.id.to_string(),
+            status: if json.is_some() { 200 } else { 204 },
+            headers: Some(Headers(
+                json.iter()
+                    .map(|_| (Cow::Borrowed("content-type"), "application/json".to_owned()))
+                    .collect(),
+            )),
+            body: json.map(AnswerBody::Json),
+        },
+        Err(error) => answer(item, error.into_response()).await,
     };
     tracing::info!(%method, path = %graph_subs_core::quote::shortened(&item.url), status = answer.status, "request");
     answer
 }
 
 /// Serves one request of the batch through the emulator's router.
-async fn run(router: &axum::Router, version: &str, outer: &HeaderMap, item: &Item) -> Answer {
+async fn run(router: &axum::Router, version: &str, outer: &HeaderMap, item: &Item<'_>) -> Answer {
     let refuse = |message: String| Answer::error(item, 400, "BadRequest", message);
     let Ok(method) = Method::from_bytes(item.method.to_ascii_uppercase().as_bytes()) else {
         return refuse(format!(
@@ -391,19 +477,15 @@ async fn run(router: &axum::Router, version: &str, outer: &HeaderMap, item: &Ite
     if let Some(authorization) = outer.get("authorization") {
         request = request.header("authorization", authorization);
     }
-    for (name, value) in &item.headers {
+    for (name, value) in &item.headers.0 {
         if name.eq_ignore_ascii_case("authorization") {
             continue;
         }
-        request = request.header(name.as_str(), value.as_str());
+        request = request.header(&**name, &**value);
     }
     let body = match &item.body {
         Some(body) => {
-            if !item
-                .headers
-                .keys()
-                .any(|h| h.eq_ignore_ascii_case("content-type"))
-            {
+            if item.headers.get("content-type").is_none() {
                 request = request.header("content-type", "application/json");
             }
             Body::from(body.get().to_owned())
@@ -422,11 +504,14 @@ async fn run(router: &axum::Router, version: &str, outer: &HeaderMap, item: &Ite
 }
 
 /// A request's answer, as the batch gives it.
-async fn answer(item: &Item, response: Response) -> Answer {
+async fn answer(item: &Item<'_>, response: Response) -> Answer {
     let status = response.status().as_u16();
     let mut headers = Headers::default();
     for (name, value) in response.headers() {
-        if name == http::header::CONTENT_LENGTH {
+        // The length is the batch's; the ids and date are the batch's answer's.
+        if [http::header::CONTENT_LENGTH, http::header::DATE].contains(name)
+            || ["request-id", "client-request-id"].contains(&name.as_str())
+        {
             continue;
         }
         if let Ok(value) = value.to_str() {
@@ -440,13 +525,15 @@ async fn answer(item: &Item, response: Response) -> Answer {
         .unwrap_or_default();
     let body = (!bytes.is_empty()).then(|| {
         // The handlers answer JSON; anything else goes as a string.
-        match String::from_utf8(bytes.to_vec()).map(RawValue::from_string) {
-            Ok(Ok(raw)) => AnswerBody::Written(raw),
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(json) if serde_json::from_str::<serde::de::IgnoredAny>(&json).is_ok() => {
+                AnswerBody::Json(json)
+            }
             _ => AnswerBody::Value(Value::String(String::from_utf8_lossy(&bytes).into_owned())),
         }
     });
     Answer {
-        id: item.id.clone(),
+        id: item.id.to_string(),
         status,
         headers: Some(headers),
         body,

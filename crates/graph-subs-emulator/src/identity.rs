@@ -8,6 +8,8 @@ use std::sync::{Mutex, OnceLock};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
+use graph_subs_core::permissions::PermissionType;
+use graph_subs_core::visibility::{Account, Caller};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rsa::pkcs1::EncodeRsaPrivateKey as _;
 use rsa::traits::PublicKeyParts as _;
@@ -71,6 +73,8 @@ pub struct Principal {
     /// What the token grants (permission type, permissions, admin), as the core reads
     /// the claims.
     pub grants: graph_subs_core::grants::Grants,
+    /// Who it is to List's visibility rules (and to reading one subscription).
+    pub caller: Caller,
 }
 
 impl Claims {
@@ -82,11 +86,29 @@ impl Claims {
             self.roles.as_deref().unwrap_or_default(),
             self.wids.as_deref().unwrap_or_default(),
         );
+        let app_id = self.azp.clone().unwrap_or_else(|| self.appid.clone());
+        let caller = match grants.permission_type {
+            PermissionType::Application => Caller::Application {
+                app_id: app_id.clone(),
+            },
+            t => Caller::Delegated {
+                app_id: app_id.clone(),
+                user_id: self.oid.clone(),
+                account: if t == PermissionType::DelegatedPersonal {
+                    Account::Personal
+                } else {
+                    Account::WorkOrSchool
+                },
+                admin: grants.admin,
+                subscription_read_all: grants.has("Subscription.Read.All"),
+            },
+        };
         Principal {
             tenant_id: self.tid.clone(),
-            app_id: self.azp.clone().unwrap_or_else(|| self.appid.clone()),
+            app_id,
             object_id: self.oid.clone(),
             grants,
+            caller,
         }
     }
 }

@@ -167,6 +167,10 @@ fn same_duplicate_key(
         && same_duplicate_target(&s.resource, &s.change_type, &o.resource, &o.change_type)
 }
 
+/// Where a subscription is in the store ([`Store::find`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Place(Slot);
+
 /// A stored subscription being updated: what Graph lets an update change, and nothing
 /// the store's other indexes (id, tenant, duplicate key) are built on.
 #[derive(Debug)]
@@ -316,21 +320,29 @@ impl Store {
 
     /// A subscription of `tenant`.
     pub(crate) fn get(&self, tenant: &str, id: &str) -> Option<&Entry> {
-        let number = *self.tenant_numbers.get(tenant)?;
-        self.slot_in(number, id).and_then(|s| self.slots.get(s))
+        self.find(tenant, id).and_then(|place| self.at(place))
     }
 
-    /// Changes subscription `id` of `tenant` in place through `change`, which can set
-    /// only what an update may change ([`Edit`]); the expiration index follows. `None`
-    /// when there is no such subscription.
-    pub(crate) fn edit<R>(
+    /// Where subscription `id` of `tenant` is, to read it ([`Store::at`]) and change it
+    /// ([`Store::edit_at`]) without looking it up again. Valid until the store changes.
+    pub(crate) fn find(&self, tenant: &str, id: &str) -> Option<Place> {
+        let number = *self.tenant_numbers.get(tenant)?;
+        self.slot_in(number, id).map(Place)
+    }
+
+    /// The subscription at `place`.
+    pub(crate) fn at(&self, place: Place) -> Option<&Entry> {
+        self.slots.get(place.0)
+    }
+
+    /// Changes the subscription at `place` through `change`, which can set only what an
+    /// update may change ([`Edit`]); the expiration index follows. `None` when there is
+    /// none there.
+    pub(crate) fn edit_at<R>(
         &mut self,
-        tenant: &str,
-        id: &str,
+        Place(slot): Place,
         change: impl FnOnce(&mut Edit<'_>) -> R,
     ) -> Option<R> {
-        let number = *self.tenant_numbers.get(tenant)?;
-        let slot = self.slot_in(number, id)?;
         let entry = self.slots.get_mut(slot)?;
         let before = entry.subscription.expiration_date_time.get();
         let result = change(&mut Edit {
@@ -713,10 +725,11 @@ mod tests {
         assert!(store.get("t", &uuid(1)).is_some());
         assert!(store.get("u", &uuid(1)).is_none());
         assert_eq!(&*store.get("u", "odd-id").unwrap().tenant, "u");
-        assert!(store.edit("t", "odd-id", |_| ()).is_none());
+        assert!(store.find("t", "odd-id").is_none());
         let later = Timestamp::new(at(300)).unwrap();
+        let place = store.find("u", "odd-id").unwrap();
         assert_eq!(
-            store.edit("u", "odd-id", |edit| {
+            store.edit_at(place, |edit| {
                 edit.set_expiration(later);
                 edit.subscription().id.clone()
             }),
