@@ -108,7 +108,8 @@ impl fmt::Display for Timestamp {
         put(11, 2, t.hour());
         put(14, 2, t.minute());
         put(17, 2, t.second());
-        // A leap second is kept in the nanoseconds by chrono: write it in the fraction.
+        // chrono keeps a leap second (`23:59:60`) as nanoseconds past 10^9 of the second
+        // before: it is written as that second (`23:59:59`), with the fraction past it.
         let nanos = t.nanosecond() % 1_000_000_000;
         let end = if nanos == 0 {
             19

@@ -1,5 +1,6 @@
 //! `Timestamp` is written digit by digit: it must write what chrono's formatter writes,
-//! and read back as the same instant, for every instant it can hold.
+//! and read back as the same instant, for every instant it can hold but a leap second,
+//! which is written as the second before it.
 
 use chrono::{DateTime, Datelike, Utc};
 use graph_subs_core::subscription::Timestamp;
@@ -47,4 +48,14 @@ fn the_first_and_last_instants_are_written_whole() {
         Timestamp::new(last).unwrap().to_string(),
         "9999-12-31T23:59:59.999999999Z"
     );
+}
+
+#[test]
+fn a_leap_second_is_written_as_the_second_before() {
+    for (leap, written) in [
+        ("2016-12-31T23:59:60Z", "2016-12-31T23:59:59Z"),
+        ("2016-12-31T23:59:60.5Z", "2016-12-31T23:59:59.5000000Z"),
+    ] {
+        assert_eq!(Timestamp::parse(leap).unwrap().to_string(), written);
+    }
 }

@@ -80,13 +80,13 @@ pub(crate) fn iso_date(now: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// The time in a `Date` header.
-pub(crate) fn http_date(now: chrono::DateTime<chrono::Utc>) -> String {
+fn http_date(now: chrono::DateTime<chrono::Utc>) -> String {
     now.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
-/// The headers every answer of the subscription API carries, a request's in a batch too:
-/// its ids and the emulator's `Date`.
-pub(crate) fn id_headers(ids: &RequestIds, date: String) -> [(&'static str, String); 3] {
+/// The headers every answer carries (in a batch, the batch's answer): its ids and the
+/// emulator's `Date`.
+fn id_headers(ids: &RequestIds, date: String) -> [(&'static str, String); 3] {
     [
         ("request-id", ids.request_id.clone()),
         ("client-request-id", ids.client_request_id.clone()),
@@ -614,6 +614,8 @@ pub(crate) async fn create(
         )
         .with_ids(&ids));
     }
+    // Written before it is stored: an answer that cannot be written stores nothing.
+    let answer = entity_json(&shared, &version, &subscription, &ids)?;
     store.insert(&principal.tenant_id, subscription.clone());
     let saved = record(
         &shared,
@@ -625,11 +627,7 @@ pub(crate) async fn create(
     drop(store);
     durable(saved, &ids).await?;
     tracing::info!(id = %subscription.id, resource = %graph_subs_core::quote::shortened(&subscription.resource), "subscription created");
-    Ok((
-        StatusCode::CREATED,
-        json_response(entity_json(&shared, &version, &subscription, &ids)?),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, json_response(answer)).into_response())
 }
 
 /// 400 for an `encryptionCertificate` rich notifications cannot be encrypted for.
@@ -652,7 +650,7 @@ fn visible_in<'s>(
     store
         .find(&principal.tenant_id, id)
         .and_then(|place| store.at(place).map(|e| (place, &e.subscription)))
-        .filter(|(_, s)| visibility::can_see(&principal.caller, Owner::of(s)))
+        .filter(|(_, s)| visibility::can_see(principal.caller(), Owner::of(s)))
         .ok_or_else(|| GraphError::not_found(id).with_ids(ids))
 }
 
@@ -754,6 +752,11 @@ pub(crate) async fn update_one(
 ) -> Result<String, GraphError> {
     admit(shared, principal, Class::Other, ids)?;
     let properties = read_body(body, content_type, ids)?;
+    // Whether a new certificate can encrypt rich notifications, judged before the store
+    // is locked (it parses the certificate); it matters if the subscription has them.
+    let certificate = properties
+        .string(validate::property::CERTIFICATE)
+        .map(|c| certificate_can_encrypt(&EncryptionCertificate::new(c), ids));
     let now = shared.clock.now();
     // Checked and applied in place under one lock: a renewal copies no subscription.
     let mut store = shared.store.lock().await;
@@ -762,6 +765,7 @@ pub(crate) async fn update_one(
     let resource = authorized(existing, principal, Operation::Update, ids)?;
     let update = checked_update(
         &properties,
+        certificate,
         existing,
         resource.as_ref(),
         principal,
@@ -787,7 +791,7 @@ pub(crate) async fn update_one(
             .find(&principal.tenant_id, id)
             .ok_or_else(|| GraphError::not_found(id).with_ids(ids))?;
     }
-    let edited = store.edit_at(place, |edit| {
+    let edited = store.edit_at(place, id, |edit| {
         apply_update(edit, &update);
         let updated = edit.subscription();
         let journaled = shared.state.get().map(|_| Change::Put {
@@ -797,19 +801,21 @@ pub(crate) async fn update_one(
         (entity_json(shared, version, updated, ids), journaled)
     });
     let (answer, journaled) = edited.ok_or_else(|| GraphError::not_found(id).with_ids(ids))?;
-    let answer = answer?;
+    // The change is made: journaled whatever becomes of its answer.
     let saved = journaled.and_then(|change| record(shared, change));
     drop(store);
     durable(saved, ids).await?;
-    Ok(answer)
+    answer
 }
 
 /// An update of `existing` checked by the core, with the expiration it will have (raised
 /// to the resource's minimum lifetime, or refused beyond its maximum, which the core
 /// cannot judge without knowing whether the subscription includes resource data), and
-/// a new certificate checked when rich notifications are encrypted with it.
+/// a new certificate's `certificate` verdict applied when rich notifications are
+/// encrypted with it.
 fn checked_update(
     properties: &Properties,
+    certificate: Option<Result<(), GraphError>>,
     existing: &Subscription,
     resource: Option<&Resource>,
     principal: &Principal,
@@ -857,8 +863,11 @@ fn checked_update(
         };
         update.expiration_date_time = Some(Timestamp::new(effective).unwrap_or(expiration));
     }
-    if rich && let Some(certificate) = &update.encryption_certificate {
-        certificate_can_encrypt(certificate, ids)?;
+    if rich
+        && update.encryption_certificate.is_some()
+        && let Some(verdict) = certificate
+    {
+        verdict?;
     }
     Ok(update)
 }
@@ -969,7 +978,7 @@ pub(crate) async fn list(
     let principal = authenticate(&shared, &headers, &ids)?;
     admit(&shared, &principal, Class::List, &ids)?;
     let skiptoken = skiptoken(query.as_deref(), &ids)?;
-    let caller = &principal.caller;
+    let caller = principal.caller();
     let now = shared.clock.now();
     let mut store = shared.store.lock().await;
     store.purge(now);

@@ -4,10 +4,9 @@
 //! the batch's `Authorization` header (renewals, deletions and reads of one subscription
 //! by the same operations a request alone calls, the others through the emulator's own
 //! router), and answered with its own status, headers and body; each counts against
-//! throttling. An answer's headers are its own (`Content-Type`, `Location`,
-//! `Retry-After`, `WWW-Authenticate`); the ids and `Date` are the batch's, on its own
-//! answer, as Graph gives them, and an error's body still names its request's own
-//! request id. A request runs after the
+//! throttling. An answer's headers are its own (`Content-Type`, `Retry-After`,
+//! `WWW-Authenticate`); the ids and `Date` are the batch's, on its own answer, as Graph
+//! gives them, and an error's body still names its request's own request id. A request runs after the
 //! requests its `dependsOn` names; when one of them failed (not 2xx), it is not run and is
 //! answered 424 `FailedDependency`, as Graph does. Requests without dependencies run in
 //! the order given (Graph may run them in any order; one order is a valid one).
@@ -19,7 +18,7 @@
 //! a url outside the subscription API (the token endpoint, `$batch` itself) gets 404.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -66,7 +65,8 @@ struct Item<'a> {
     depends_on: Vec<Cow<'a, str>>,
 }
 
-/// A request's headers, an object of strings; a name given twice keeps its last value.
+/// A request's headers, an object of strings, as given; a name given more than once (in
+/// any case) has its last value.
 #[derive(Debug, Default)]
 struct ItemHeaders<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
 
@@ -78,6 +78,28 @@ impl<'a> ItemHeaders<'a> {
             .rev()
             .find(|(h, _)| h.eq_ignore_ascii_case(name))
             .map(|(_, v)| &**v)
+    }
+
+    /// Each header once, with its last value, in the order given.
+    fn last_values(&self) -> Vec<(&str, &str)> {
+        let mut seen = HashSet::new();
+        let mut last: Vec<(&str, &str)> = self
+            .0
+            .iter()
+            .rev()
+            .filter(|(name, _)| seen.insert(name.to_ascii_lowercase()))
+            .map(|(name, value)| (&**name, &**value))
+            .collect();
+        last.reverse();
+        last
+    }
+
+    /// Whether every header is one HTTP can carry: the router refuses the others.
+    fn valid(&self) -> bool {
+        self.0.iter().all(|(name, value)| {
+            http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+                && http::HeaderValue::from_str(value).is_ok()
+        })
     }
 }
 
@@ -95,10 +117,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for ItemHeaders<'a> {
             ) -> Result<Self::Value, A::Error> {
                 let mut headers: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::new();
                 while let Some((name, value)) = map.next_entry::<Borrowed<'a>, Borrowed<'a>>()? {
-                    match headers.iter_mut().find(|(h, _)| *h == name.0) {
-                        Some(entry) => entry.1 = value.0,
-                        None => headers.push((name.0, value.0)),
-                    }
+                    headers.push((name.0, value.0));
                 }
                 Ok(ItemHeaders(headers))
             }
@@ -157,7 +176,8 @@ pub(crate) async fn batch(
     let now = shared.clock.now();
     let common = Common {
         headers: &headers,
-        principal: crate::api::authenticate(&shared, &headers, &ids).ok(),
+        principal: std::sync::OnceLock::new(),
+        ids: &ids,
         iso_date: crate::api::iso_date(now),
     };
     // By the requests' places in the batch.
@@ -348,8 +368,11 @@ impl Answer {
 struct Common<'a> {
     /// The batch's headers: its `Authorization` is every request's.
     headers: &'a HeaderMap,
-    /// The batch's caller, when its token is accepted.
-    principal: Option<Principal>,
+    /// The batch's caller, when its token is accepted: authenticated at the first
+    /// request served without the router.
+    principal: std::sync::OnceLock<Option<Principal>>,
+    /// The batch's ids, for authenticating it.
+    ids: &'a RequestIds,
     /// The batch's time, in an error's `innerError.date`.
     iso_date: String,
 }
@@ -357,7 +380,8 @@ struct Common<'a> {
 /// The operations a batch serves without its router: those of bulk renewals and
 /// deletions (and reading one), `GET`, `PATCH` and `DELETE` on `/subscriptions/{id}`.
 /// The method and the id, when `item` is one of them; any other request goes through the
-/// router, like an id that would need decoding.
+/// router, like an id that would need decoding or a header HTTP cannot carry (the
+/// router's 400).
 fn direct<'a>(item: &'a Item<'_>) -> Option<(Method, &'a str)> {
     let method = match &*item.method {
         m if m.eq_ignore_ascii_case("GET") => Method::GET,
@@ -374,11 +398,12 @@ fn direct<'a>(item: &'a Item<'_>) -> Option<(Method, &'a str)> {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-    (plain && !id.contains("..")).then_some((method, id))
+    (plain && !id.contains("..") && item.headers.valid()).then_some((method, id))
 }
 
 /// Serves a request [`direct`] accepts, as the router would: the same operations
-/// (`api::get_one`, `update_one`, `delete_one`), ids, headers, count and log.
+/// (`api::get_one`, `update_one`, `delete_one`), headers, count and log, and ids drawn
+/// the same way; an error's `innerError.date` is the batch's time.
 async fn serve(
     shared: &Shared,
     common: &Common<'_>,
@@ -392,7 +417,10 @@ async fn serve(
     let ids = RequestIds::issue(header("client-request-id"), common.iso_date.clone());
     let result = async {
         let authenticated;
-        let principal = match &common.principal {
+        let batch_principal = common
+            .principal
+            .get_or_init(|| crate::api::authenticate(shared, common.headers, common.ids).ok());
+        let principal = match batch_principal {
             Some(principal) => principal,
             // Authenticated again, for this request's ids in the error.
             None => {
@@ -433,7 +461,7 @@ async fn serve(
         },
         Err(error) => answer(item, error.into_response()).await,
     };
-    tracing::info!(%method, path = %graph_subs_core::quote::shortened(&item.url), status = answer.status, "request");
+    tracing::info!(%method, path = %graph_subs_core::quote::shortened(&format!("/{version}/subscriptions/{id}")), status = answer.status, "request");
     answer
 }
 
@@ -477,11 +505,11 @@ async fn run(router: &axum::Router, version: &str, outer: &HeaderMap, item: &Ite
     if let Some(authorization) = outer.get("authorization") {
         request = request.header("authorization", authorization);
     }
-    for (name, value) in &item.headers.0 {
+    for (name, value) in item.headers.last_values() {
         if name.eq_ignore_ascii_case("authorization") {
             continue;
         }
-        request = request.header(&**name, &**value);
+        request = request.header(name, value);
     }
     let body = match &item.body {
         Some(body) => {
@@ -515,9 +543,16 @@ async fn answer(item: &Item<'_>, response: Response) -> Answer {
             continue;
         }
         if let Ok(value) = value.to_str() {
-            headers
-                .0
-                .push((Cow::Owned(name.as_str().to_owned()), value.to_owned()));
+            // A header given twice is one JSON key, its values joined (RFC 9110, 5.3).
+            match headers.0.iter_mut().find(|(n, _)| n == name.as_str()) {
+                Some((_, joined)) => {
+                    joined.push_str(", ");
+                    joined.push_str(value);
+                }
+                None => headers
+                    .0
+                    .push((Cow::Owned(name.as_str().to_owned()), value.to_owned())),
+            }
         }
     }
     let bytes = axum::body::to_bytes(response.into_body(), 4 << 20)

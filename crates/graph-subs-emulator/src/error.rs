@@ -17,7 +17,8 @@ pub(crate) struct RequestIds {
 
 impl RequestIds {
     /// A request's ids at `date` (`innerError.date`): a new request id, and the caller's
-    /// `client-request-id` when it gave a usable one, else the request id.
+    /// `client-request-id` when it gave a usable one (1 to 128 visible ASCII characters,
+    /// what a header can echo), else the request id.
     pub(crate) fn issue(client_request_id: Option<&str>, date: String) -> RequestIds {
         // From the thread's generator: a system call per request (`Uuid::new_v4`) is a
         // measurable part of a renewal's cost.
@@ -25,7 +26,11 @@ impl RequestIds {
             .into_uuid()
             .to_string();
         let client_request_id = client_request_id
-            .filter(|v| !v.is_empty() && v.len() <= 128)
+            .filter(|v| {
+                !v.is_empty()
+                    && v.len() <= 128
+                    && v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+            })
             .map_or_else(|| request_id.clone(), str::to_owned);
         RequestIds {
             request_id,

@@ -73,8 +73,16 @@ pub struct Principal {
     /// What the token grants (permission type, permissions, admin), as the core reads
     /// the claims.
     pub grants: graph_subs_core::grants::Grants,
-    /// Who it is to List's visibility rules (and to reading one subscription).
-    pub caller: Caller,
+    /// Who it is to the visibility rules (List, and which subscription it may read,
+    /// update or delete): drawn from the fields above when the token is read.
+    caller: Caller,
+}
+
+impl Principal {
+    /// Who the caller is to the visibility rules.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
 }
 
 impl Claims {

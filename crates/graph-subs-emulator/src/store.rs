@@ -335,15 +335,19 @@ impl Store {
         self.slots.get(place.0)
     }
 
-    /// Changes the subscription at `place` through `change`, which can set only what an
-    /// update may change ([`Edit`]); the expiration index follows. `None` when there is
-    /// none there.
+    /// Changes subscription `id` at `place` through `change`, which can set only what an
+    /// update may change ([`Edit`]); the expiration index follows. `None` when `id` is not
+    /// there (a place found before the store changed may hold another subscription).
     pub(crate) fn edit_at<R>(
         &mut self,
         Place(slot): Place,
+        id: &str,
         change: impl FnOnce(&mut Edit<'_>) -> R,
     ) -> Option<R> {
-        let entry = self.slots.get_mut(slot)?;
+        let entry = self
+            .slots
+            .get_mut(slot)
+            .filter(|e| e.subscription.id == id)?;
         let before = entry.subscription.expiration_date_time.get();
         let result = change(&mut Edit {
             subscription: &mut entry.subscription,
@@ -728,8 +732,9 @@ mod tests {
         assert!(store.find("t", "odd-id").is_none());
         let later = Timestamp::new(at(300)).unwrap();
         let place = store.find("u", "odd-id").unwrap();
+        assert!(store.edit_at(place, "another-id", |_| ()).is_none());
         assert_eq!(
-            store.edit_at(place, |edit| {
+            store.edit_at(place, "odd-id", |edit| {
                 edit.set_expiration(later);
                 edit.subscription().id.clone()
             }),

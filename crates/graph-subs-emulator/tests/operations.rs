@@ -452,6 +452,87 @@ async fn a_request_in_a_batch_is_answered_as_it_is_alone() {
 }
 
 #[tokio::test]
+async fn a_request_in_a_batch_is_answered_alike_with_or_without_the_router() {
+    // A query string sends a request through the router; without one, a renewal is
+    // served by its operation directly. Headers decide the same way on both.
+    let e = builder().build().start().await.unwrap();
+    let token = token(&e);
+    let created = call(
+        &e,
+        Method::POST,
+        "/v1.0/subscriptions",
+        &token,
+        Some(&create_body("ada", &e)),
+    )
+    .await;
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let to = (e.now() + Duration::hours(30)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    // (headers as JSON text, the status expected)
+    let cases = [
+        (r#"{"Content-Type": "application/json"}"#, 200),
+        (
+            r#"{"bad name": "x", "Content-Type": "application/json"}"#,
+            400,
+        ),
+        (
+            r#"{"client-request-id": "a\nb", "Content-Type": "application/json"}"#,
+            400,
+        ),
+        (
+            r#"{"client-request-id": "\u00e9", "Content-Type": "application/json"}"#,
+            200,
+        ),
+        (
+            r#"{"content-type": "text/plain", "Content-Type": "application/json"}"#,
+            200,
+        ),
+        (
+            r#"{"Content-Type": "application/json", "content-type": "text/plain"}"#,
+            415,
+        ),
+        (
+            r#"{"client-request-id": "\u00e9", "Content-Type": "text/plain"}"#,
+            415,
+        ),
+    ];
+    for (headers, status) in cases {
+        let mut answers = Vec::new();
+        for url in [
+            format!("/subscriptions/{id}"),
+            format!("/subscriptions/{id}?via=router"),
+        ] {
+            let batch = format!(
+                r#"{{"requests": [{{"id": "1", "method": "PATCH", "url": "{url}", "headers": {headers},
+                    "body": {{"expirationDateTime": "{to}"}}}}]}}"#
+            );
+            let answer = reqwest::Client::new()
+                .post(format!("{}/v1.0/$batch", e.base_url()))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(batch)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), StatusCode::OK, "{headers}");
+            let answer: Value = answer.json().await.unwrap();
+            let response = answer["responses"][0].clone();
+            assert_eq!(response["status"], status, "{url} {headers}: {response}");
+            // A client-request-id no header could echo is replaced by the request id.
+            if let Some(inner) = response["body"]["error"]["innerError"].as_object() {
+                assert_eq!(inner["client-request-id"], inner["request-id"], "{headers}");
+            }
+            answers.push((
+                response["status"].clone(),
+                response["headers"].clone(),
+                without_ids(response["body"].clone()),
+            ));
+        }
+        assert_eq!(answers[0], answers[1], "{headers}");
+    }
+    e.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_batch_reads_escaped_strings_and_keeps_the_last_of_a_repeated_header() {
     let e = builder().build().start().await.unwrap();
     let token = token(&e);

@@ -374,12 +374,7 @@ impl GraphClient {
         // Graph may answer in any order; the ids are the requests' indexes.
         let mut by_index: Vec<Option<BatchItem>> = items.iter().map(|_| None).collect();
         for response in batch.responses {
-            if let Some(slot) = response
-                .id
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| by_index.get_mut(i))
-            {
+            if let Some(slot) = request_index(&response.id).and_then(|i| by_index.get_mut(i)) {
                 *slot = Some(response);
             }
         }
@@ -399,6 +394,15 @@ impl GraphClient {
             })
             .collect()
     }
+}
+
+/// The request an answer is for: the ids are the requests' places, written as numbers
+/// (`"0"`, `"17"`), so any other text (`"00"`, `"+1"`) answers none of them.
+fn request_index(id: &str) -> Option<usize> {
+    let canonical = !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && (id == "0" || !id.starts_with('0'));
+    canonical.then(|| id.parse().ok()).flatten()
 }
 
 fn verdict(item: &Item, response: BatchItem) -> Verdict {
@@ -780,6 +784,26 @@ mod tests {
             panic!("a 200 with a time is done at that time");
         };
         assert_eq!(at, "2026-11-29T08:30:00Z".parse::<DateTime<Utc>>().unwrap());
+    }
+
+    #[test]
+    fn an_answer_is_matched_to_its_request_by_the_exact_number() {
+        assert_eq!(request_index("0"), Some(0));
+        assert_eq!(request_index("17"), Some(17));
+        for other in [
+            "",
+            "00",
+            "01",
+            "+1",
+            "-1",
+            " 1",
+            "1 ",
+            "x",
+            "1.0",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(request_index(other), None, "{other:?}");
+        }
     }
 
     #[test]
