@@ -11,7 +11,7 @@ use futures_util::StreamExt as _;
 use graph_subs_core::quote;
 use reqwest::Method;
 
-use crate::{Call, Class, Error, GraphClient, Timestamp, UpdateSubscription};
+use crate::{Call, Class, Error, GraphClient, Timestamp};
 
 /// Graph's limit on requests in one `$batch`.
 pub const BATCH_SIZE: usize = 20;
@@ -177,7 +177,7 @@ impl GraphClient {
         let mut outcome = BulkOutcome::default();
         let mut work = Vec::with_capacity(items.len());
         for (id, to) in items {
-            match (self.subscription_url(id), Timestamp::new(*to)) {
+            match (crate::check_id(id), Timestamp::new(*to)) {
                 (Ok(_), Ok(to)) => work.push(Item::Renew { id: id.clone(), to }),
                 (Err(e), _) => outcome.failed.push(ItemFailure::from_error(id, &e)),
                 (_, Err(e)) => outcome.failed.push(ItemFailure {
@@ -206,7 +206,7 @@ impl GraphClient {
         let mut outcome = BulkOutcome::default();
         let mut work = Vec::with_capacity(ids.len());
         for id in ids {
-            match self.subscription_url(id) {
+            match crate::check_id(id) {
                 Ok(_) => work.push(Item::Delete { id: id.clone() }),
                 Err(e) => outcome.failed.push(ItemFailure::from_error(id, &e)),
             }
@@ -234,10 +234,7 @@ impl GraphClient {
                 let results: Vec<(Item, Answer)> = futures_util::stream::iter(items)
                     .map(|item| async move {
                         let result = match &item {
-                            Item::Renew { id, to } => self
-                                .update(id, &UpdateSubscription::renewal(*to), None)
-                                .await
-                                .map(|s| Some(s.expiration_date_time.get())),
+                            Item::Renew { id, to } => self.renew_one(id, *to).await.map(Some),
                             Item::Delete { id } => self.delete(id, None).await.map(|()| None),
                         };
                         finished(1);

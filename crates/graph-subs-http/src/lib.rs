@@ -360,7 +360,7 @@ struct Call<'a> {
 /// An answer: status, headers, body.
 struct Answer {
     status: StatusCode,
-    body: Vec<u8>,
+    body: bytes::Bytes,
     /// Whether an earlier attempt of the same call got no answer (it may have happened).
     after_lost_attempt: bool,
 }
@@ -374,6 +374,20 @@ pub struct Created {
     pub warnings: Vec<Diagnostic>,
     /// True when a retried create met 409: the first attempt had created it.
     pub already_existed: bool,
+}
+
+/// A subscription id as it can be put in a URL: Graph's are GUIDs.
+fn check_id(id: &str) -> Result<(), Error> {
+    if id.is_empty()
+        || id.len() > 256
+        || !id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+    {
+        return Err(Error::Config(format!(
+            "{} is not a subscription id (Graph's ids are GUIDs such as 7f105c7d-2dc5-4530-97cd-4e7ae6534c07)",
+            quote::shortened(id)
+        )));
+    }
+    Ok(())
 }
 
 /// A reqwest error as a message, without its URL (which may hold a secret query).
@@ -515,7 +529,7 @@ impl GraphClient {
     async fn attempt(
         &self,
         call: &Call<'_>,
-    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>), Error> {
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, bytes::Bytes), Error> {
         match call.class {
             Class::List => self.inner.list_window.admit(call.weight).await,
             Class::Other => self.inner.other_window.admit(call.weight).await,
@@ -560,13 +574,18 @@ impl GraphClient {
             let response = request.send().await.map_err(|e| transport(&e))?;
             let received = Utc::now();
             let status = response.status();
-            let headers = response.headers().clone();
-            let body = response.bytes().await.map_err(|e| transport(&e))?;
             // Graph's answers carry Graph's time; a proxy's error page (407, 5xx) may
             // carry the proxy's.
             if status.as_u16() < 500 && status != StatusCode::PROXY_AUTHENTICATION_REQUIRED {
-                self.inner.clock.observe(&headers, received);
+                self.inner.clock.observe(response.headers(), received);
             }
+            // A success is read for its body alone; an error's headers say more.
+            let headers = if status.is_success() {
+                reqwest::header::HeaderMap::new()
+            } else {
+                response.headers().clone()
+            };
+            let body = response.bytes().await.map_err(|e| transport(&e))?;
             tracing::debug!(method = %call.method, url = %redacted(), status = status.as_u16(), "graph");
             // A token Graph refuses may only look fresh to this machine's clock, or have
             // been revoked: one new token, once, before the 401 is an answer.
@@ -576,7 +595,7 @@ impl GraphClient {
                 self.inner.tokens.reject(&token, self.now()).await;
                 continue;
             }
-            return Ok((status, headers, body.to_vec()));
+            return Ok((status, headers, body));
         }
     }
 
@@ -602,15 +621,7 @@ impl GraphClient {
     }
 
     fn subscription_url(&self, id: &str) -> Result<String, Error> {
-        if id.is_empty()
-            || id.len() > 256
-            || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
-            return Err(Error::Config(format!(
-                "{} is not a subscription id (Graph's ids are GUIDs such as 7f105c7d-2dc5-4530-97cd-4e7ae6534c07)",
-                quote::shortened(id)
-            )));
-        }
+        check_id(id)?;
         Ok(format!("{}/subscriptions/{id}", self.inner.root))
     }
 
@@ -767,6 +778,33 @@ impl GraphClient {
         update: &UpdateSubscription,
         resource: Option<&str>,
     ) -> Result<Subscription, Error> {
+        let (url, answer) = self.send_update(id, update, resource).await?;
+        self.decode(&url, &answer.body)
+    }
+
+    /// A renewal of many (`renew_many` one request each): the answer read for the
+    /// expiration Graph gave, which is all a bulk renewal reports; the rest of the
+    /// subscription is skipped, not built.
+    pub(crate) async fn renew_one(&self, id: &str, to: Timestamp) -> Result<DateTime<Utc>, Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Renewed {
+            expiration_date_time: Timestamp,
+        }
+        let (url, answer) = self
+            .send_update(id, &UpdateSubscription::renewal(to), None)
+            .await?;
+        self.decode::<Renewed>(&url, &answer.body)
+            .map(|r| r.expiration_date_time.get())
+    }
+
+    /// Checks and sends an update; its URL and answer.
+    async fn send_update(
+        &self,
+        id: &str,
+        update: &UpdateSubscription,
+        resource: Option<&str>,
+    ) -> Result<(String, Answer), Error> {
         let url = self.subscription_url(id)?;
         let grants = self.grants().await?;
         let body = Properties::from(update);
@@ -795,7 +833,7 @@ impl GraphClient {
                 id: Some(id),
             })
             .await?;
-        self.decode(&url, &answer.body)
+        Ok((url, answer))
     }
 
     /// Renews a subscription to `to`.

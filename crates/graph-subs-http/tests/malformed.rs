@@ -6,9 +6,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, patch};
 use futures_util::TryStreamExt as _;
-use graph_subs_http::{Error, GraphClient, RetryPolicy, StaticToken};
+use graph_subs_http::{Error, GraphClient, Mode, RetryPolicy, StaticToken};
 
 const SUBSCRIPTION: &str = r#"{"id":"7f105c7d-2dc5-4530-97cd-4e7ae6534c07","resource":"me/messages","changeType":"created","notificationUrl":"https://webhook.example.com/notify","expirationDateTime":"2026-11-25T09:00:00Z"}"#;
 
@@ -58,6 +58,20 @@ async fn scripted() -> String {
                 StatusCode::OK,
                 format!(r#"{{"value":[{SUBSCRIPTION}],"@odata.nextLink":"https://attacker.example.com/steal?token=1"}}"#),
             )),
+        )
+        .route(
+            "/renewtypes/subscriptions/7f105c7d-2dc5-4530-97cd-4e7ae6534c07",
+            patch(json(StatusCode::OK, r#"{"id":"7f105c7d-2dc5-4530-97cd-4e7ae6534c07","expirationDateTime":5}"#.into())),
+        )
+        .route(
+            "/renewhtml/subscriptions/7f105c7d-2dc5-4530-97cd-4e7ae6534c07",
+            patch(|| async {
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "text/html")],
+                    "<html><body>Sign in to the network</body></html>",
+                )
+            }),
         )
         .route(
             "/error/subscriptions/7f105c7d-2dc5-4530-97cd-4e7ae6534c07",
@@ -122,6 +136,27 @@ async fn malformed_answers_are_clear_errors() {
         .unwrap_err();
     assert_eq!(e.status(), Some(403));
     assert!(e.to_string().contains("no error message"), "{e}");
+
+    // A renewal answered 200 with no readable expiration (a captive portal's page, a
+    // wrong type) is not reported renewed, one request each or not.
+    let to = chrono::Utc::now() + chrono::Duration::days(1);
+    for (path, says) in [
+        ("renewtypes", "expirationDateTime"),
+        ("renewhtml", "expected value"),
+    ] {
+        let outcome = client(&base, path)
+            .renew_many(
+                &[("7f105c7d-2dc5-4530-97cd-4e7ae6534c07".to_owned(), to)],
+                Mode::Single,
+            )
+            .await;
+        assert!(outcome.succeeded.is_empty(), "{path}: {outcome:?}");
+        assert_eq!(outcome.failed.len(), 1, "{path}: {outcome:?}");
+        assert!(
+            outcome.failed[0].message.contains(says),
+            "{path}: {outcome:?}"
+        );
+    }
 
     // Nobody listening: a transport error naming the URL, after the retries.
     let e = client("http://127.0.0.1:9", "v1.0")
