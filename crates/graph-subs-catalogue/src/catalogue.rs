@@ -1157,6 +1157,29 @@ const COMPARED_TOKENS: usize = 16;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn resolve(path: &ResourcePath) -> Result<Resource, UnknownResource> {
+    match best_pattern(path) {
+        Some(pattern) => Ok(Resource {
+            path: path.clone(),
+            pattern,
+        }),
+        None => Err(unknown(path)),
+    }
+}
+
+/// [`resolve`], keeping the path it is given instead of a copy.
+impl TryFrom<ResourcePath> for Resource {
+    type Error = UnknownResource;
+
+    fn try_from(path: ResourcePath) -> Result<Resource, UnknownResource> {
+        match best_pattern(&path) {
+            Some(pattern) => Ok(Resource { path, pattern }),
+            None => Err(unknown(&path)),
+        }
+    }
+}
+
+/// The most specific pattern `path` matches.
+fn best_pattern(path: &ResourcePath) -> Option<Pattern> {
     let tokens = path_tokens(path);
     let mut best: Option<(usize, Pattern)> = None;
     for (pattern, want) in tokenized_patterns() {
@@ -1166,23 +1189,20 @@ pub fn resolve(path: &ResourcePath) -> Result<Resource, UnknownResource> {
             best = Some((score, *pattern));
         }
     }
-    match best {
-        Some((_, pattern)) => Ok(Resource {
-            path: path.clone(),
-            pattern,
-        }),
-        None => {
-            let text = path.to_string();
-            let lookalike = crate::quote::skeleton(&text)
-                .and_then(|plain| ResourcePath::parse(&plain).ok())
-                .filter(|plain| resolve(plain).is_ok())
-                .and_then(|_| crate::quote::suspicious(&text));
-            Err(UnknownResource {
-                path: text,
-                suggestions: suggest(&tokens),
-                lookalike,
-            })
-        }
+    best.map(|(_, pattern)| pattern)
+}
+
+/// Why `path` is no resource of the catalogue, with what it may have meant.
+fn unknown(path: &ResourcePath) -> UnknownResource {
+    let text = path.to_string();
+    let lookalike = crate::quote::skeleton(&text)
+        .and_then(|plain| ResourcePath::parse(&plain).ok())
+        .filter(|plain| best_pattern(plain).is_some())
+        .and_then(|_| crate::quote::suspicious(&text));
+    UnknownResource {
+        path: text,
+        suggestions: suggest(&path_tokens(path)),
+        lookalike,
     }
 }
 
@@ -1402,7 +1422,15 @@ mod tests {
         for pattern in ResourceKind::all().flat_map(ResourceKind::patterns) {
             let path = ResourcePath::parse(pattern.path()).unwrap();
             assert_eq!(resolve(&path).map(|r| r.pattern()), Ok(pattern));
+            // Taking the path resolves it alike.
+            let owned = Resource::try_from(path.clone()).unwrap();
+            assert_eq!((owned.pattern(), owned.path()), (pattern, &path));
         }
+        let unknown = ResourcePath::parse("users/{id}/messagez").unwrap();
+        assert_eq!(
+            Resource::try_from(unknown.clone()).err(),
+            resolve(&unknown).err()
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use graph_subs_core::Operation;
-use graph_subs_core::catalogue::{self, Resource};
+use graph_subs_core::catalogue::Resource;
 use graph_subs_core::grants::Denied;
 use graph_subs_core::lifetime::{self, ExpirationVerdict};
 use graph_subs_core::permissions::PermissionType;
@@ -387,7 +387,7 @@ fn authorize(
 fn resolve(text: &str) -> Option<Resource> {
     ResourcePath::parse(text)
         .ok()
-        .and_then(|p| catalogue::resolve(&p).ok())
+        .and_then(|p| Resource::try_from(p).ok())
 }
 
 /// One subscription as Graph answers it, with `@odata.context` first: written straight

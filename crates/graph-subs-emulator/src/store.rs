@@ -235,7 +235,7 @@ pub(crate) struct Store {
 fn buckets(tenant: &str, subscription: &Subscription) -> Vec<Bucket> {
     let Some(resource) = ResourcePath::parse(&subscription.resource)
         .ok()
-        .and_then(|p| catalogue::resolve(&p).ok())
+        .and_then(|p| catalogue::Resource::try_from(p).ok())
     else {
         return Vec::new();
     };
