@@ -7,6 +7,8 @@
 //!    passes over all 10,000, the clients taking turns (the median pass counts):
 //!    - a minimal HTTP/1.1 loop (`graph_subs_benchkit::RawConnection`, 16 keep-alive
 //!      connections): the emulator's limit on its CPU;
+//!    - reqwest alone sending the same PATCHes: the HTTP stack's own cost, which
+//!      graph-subs-http's one request each cannot go below;
 //!    - `GraphClient::renew_many`, one request a renewal (`Mode::Single`), then through
 //!      `$batch` (`Mode::Batched`, 20 a request);
 //!    - the official Python SDK (`msgraph-sdk`, `examples/python/renew_bench.py`) over
@@ -26,7 +28,7 @@
 //!
 //! ```text
 //! cargo bench -p graph-subs-cli --bench manage -- [--json PATH] [--quick]
-//! cargo bench -p graph-subs-cli --bench manage -- --profile raw|single|batch
+//! cargo bench -p graph-subs-cli --bench manage -- --profile raw|reqwest|single|batch
 //! ```
 //!
 //! `--profile CLIENT` runs only goal 1's renewals, by that one client, for 20 passes
@@ -55,9 +57,10 @@ const PYTHON: &str = "GRAPH_SUBS_BENCH_PYTHON";
 const CONCURRENCY: usize = 16;
 /// Renewals before each client's measured passes (20 a connection), not counted.
 const WARM_UP: usize = 320;
-/// Measured passes over every subscription, per client, the clients in turns: the
-/// median counts.
-const PASSES: usize = 5;
+/// Measured passes over every subscription, per client, the clients in turns (a round):
+/// the median counts, and a client's median ratio to the raw loop's pass of the same
+/// round.
+const PASSES: usize = 9;
 /// The Python SDK renews this many of the subscriptions, once: at about 50 a second
 /// (`docs/performance.md`), all of them three times would take ten minutes.
 const PYTHON_RENEWALS: usize = 2_000;
@@ -75,16 +78,25 @@ struct Options {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Client {
     Raw,
+    /// reqwest alone, the same PATCHes as the raw loop: the HTTP stack's share of a
+    /// request's cost, beside graph-subs-http's (`Single`).
+    Reqwest,
     Single,
     Batched,
 }
 
 impl Client {
-    const ALL: [Client; 3] = [Client::Raw, Client::Single, Client::Batched];
+    const ALL: [Client; 4] = [
+        Client::Raw,
+        Client::Reqwest,
+        Client::Single,
+        Client::Batched,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Client::Raw => "raw-http1",
+            Client::Reqwest => "reqwest alone (no graph-subs)",
             Client::Single => "graph-subs-http (one request each)",
             Client::Batched => "graph-subs-http ($batch)",
         }
@@ -94,6 +106,7 @@ impl Client {
     fn arg(self) -> &'static str {
         match self {
             Client::Raw => "raw",
+            Client::Reqwest => "reqwest",
             Client::Single => "single",
             Client::Batched => "batch",
         }
@@ -101,7 +114,7 @@ impl Client {
 
     fn mode(self) -> Option<Mode> {
         match self {
-            Client::Raw => None,
+            Client::Raw | Client::Reqwest => None,
             Client::Single => Some(Mode::Single),
             Client::Batched => Some(Mode::Batched),
         }
@@ -139,12 +152,16 @@ fn run() -> Result<()> {
             "--json" => json_path = Some(args.next().ok_or("--json needs a path")?),
             "--quick" => options.quick = true,
             "--profile" => {
-                let name = args.next().ok_or("--profile needs raw, single or batch")?;
+                let name = args
+                    .next()
+                    .ok_or("--profile needs raw, reqwest, single or batch")?;
                 options.profile = Some(
                     Client::ALL
                         .into_iter()
                         .find(|c| c.arg() == name)
-                        .ok_or_else(|| format!("--profile {name:?}: give raw, single or batch"))?,
+                        .ok_or_else(|| {
+                            format!("--profile {name:?}: give raw, reqwest, single or batch")
+                        })?,
                 );
             }
             // Cargo passes `--bench` to every bench binary; a filter is not used.
@@ -279,6 +296,20 @@ fn client(base_url: &str, token: &str, pacing: Pacing) -> Result<GraphClient> {
         .map_err(|e| e.to_string())?)
 }
 
+/// The median over rounds of a client's rate over the raw loop's in the same round: the
+/// host's speed changes from minute to minute, and passes a second apart see nearly the
+/// same host.
+fn paired_ratio(passes: &[(usize, usize, f64)], raw: &[(usize, usize, f64)]) -> f64 {
+    let rate = |(renewed, _, seconds): &(usize, usize, f64)| *renewed as f64 / seconds.max(1e-9);
+    let mut ratios: Vec<f64> = passes
+        .iter()
+        .zip(raw)
+        .map(|(pass, raw)| rate(pass) / rate(raw).max(1e-9))
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios.get(ratios.len() / 2).copied().unwrap_or(0.0)
+}
+
 /// One client's passes, each `(renewed, failed, seconds)`: its rate is the median
 /// pass's.
 fn run_line(client: &str, passes: &[(usize, usize, f64)]) -> Value {
@@ -389,12 +420,19 @@ fn renew_client(options: Options) -> Result<Value> {
         Some(client) => (vec![client], 4 * PASSES),
         None => (Client::ALL.to_vec(), PASSES),
     };
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
     // One pass of one client over `ids`: (renewed, failed, seconds).
     let mut pass = |client: Client, ids: &[String]| -> Result<(usize, usize, f64)> {
         let to = next_time();
         Ok(match client.mode() {
             None => {
-                let (renewed, seconds) = raw_loop(base_url, token, ids, to, &runtime)?;
+                let (renewed, seconds) = if client == Client::Reqwest {
+                    runtime.block_on(reqwest_loop(&http, base_url, token, ids, to))
+                } else {
+                    raw_loop(base_url, token, ids, to, &runtime)?
+                };
                 (renewed, ids.len() - renewed, seconds)
             }
             Some(mode) => {
@@ -409,19 +447,33 @@ fn renew_client(options: Options) -> Result<Value> {
     for &client in &clients {
         pass(client, &ids[..WARM_UP])?;
     }
-    // The clients' passes take turns (raw, single, batched, raw...): on a shared virtual
-    // machine the CPU left to this one varies from second to second, and a client measured
-    // after another could otherwise be judged against a different machine.
+    // The clients' passes take turns, a round each: on a shared virtual machine the CPU
+    // left to this one varies from second to second, and a client measured after another
+    // could otherwise be judged against a different machine. Each round starts with the
+    // next client (raw, reqwest, single, batched; then reqwest, single, batched, raw...),
+    // so that none always follows the same one (a `$batch` pass leaves the emulator's
+    // memory otherwise than a pass of single requests).
     let mut passes = vec![Vec::with_capacity(passes_each); clients.len()];
-    for _ in 0..passes_each {
-        for (c, &client) in clients.iter().enumerate() {
-            passes[c].push(pass(client, &ids)?);
+    for round in 0..passes_each {
+        for turn in 0..clients.len() {
+            let c = (round + turn) % clients.len();
+            passes[c].push(pass(clients[c], &ids)?);
         }
     }
+    let raw = clients
+        .iter()
+        .position(|&c| c == Client::Raw)
+        .map(|i| passes[i].clone());
     let mut runs: Vec<Value> = clients
         .iter()
         .zip(&passes)
-        .map(|(client, passes)| run_line(client.name(), passes))
+        .map(|(&client, passes)| {
+            let mut line = run_line(client.name(), passes);
+            if let Some(raw) = raw.as_deref().filter(|_| client != Client::Raw) {
+                line["paired_ratio"] = json!(paired_ratio(passes, raw));
+            }
+            line
+        })
         .collect();
 
     let mut python_missing = None;
@@ -491,6 +543,39 @@ fn raw_loop(
         }
         Ok((renewed, started.elapsed().as_secs_f64()))
     })
+}
+
+/// `ids` renewed to `to` by reqwest alone, [`CONCURRENCY`] at a time, as the raw loop
+/// sends them: how many answered 200, and the seconds it took.
+async fn reqwest_loop(
+    http: &reqwest::Client,
+    base_url: &str,
+    token: &str,
+    ids: &[String],
+    to: DateTime<Utc>,
+) -> (usize, f64) {
+    use futures_util::StreamExt as _;
+    let body = format!(r#"{{"expirationDateTime":"{}"}}"#, rfc3339(to));
+    let started = Instant::now();
+    let renewed = futures_util::stream::iter(ids)
+        .map(|id| {
+            let request = http
+                .patch(format!("{base_url}/v1.0/subscriptions/{id}"))
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .body(body.clone());
+            async move {
+                let response = request.send().await.ok()?;
+                let renewed = response.status() == reqwest::StatusCode::OK;
+                response.bytes().await.ok()?;
+                Some(renewed)
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .filter(|renewed| std::future::ready(*renewed == Some(true)))
+        .count()
+        .await;
+    (renewed, started.elapsed().as_secs_f64())
 }
 
 /// `examples/python/renew_bench.py` over the same ids.
