@@ -414,7 +414,8 @@ async fn serve(
 ) -> Answer {
     shared.counters.request();
     let header = |name: &str| item.headers.get(name);
-    let ids = RequestIds::issue(header("client-request-id"), common.iso_date.clone());
+    // Drawn for an error alone: a success in a batch shows no ids of its own.
+    let ids = RequestIds::unissued();
     let result = async {
         let authenticated;
         let batch_principal = common
@@ -459,7 +460,13 @@ async fn serve(
             )),
             body: json.map(AnswerBody::Json),
         },
-        Err(error) => answer(item, error.into_response()).await,
+        Err(mut error) => {
+            error.ids = Some(Box::new(RequestIds::issue(
+                header("client-request-id"),
+                common.iso_date.clone(),
+            )));
+            answer(item, error.into_response()).await
+        }
     };
     tracing::info!(%method, path = %graph_subs_core::quote::shortened(&format!("/{version}/subscriptions/{id}")), status = answer.status, "request");
     answer

@@ -16,6 +16,16 @@ pub(crate) struct RequestIds {
 }
 
 impl RequestIds {
+    /// Ids not drawn yet, for a request whose answer shows them only if it is an error
+    /// (one in a batch): the error is given [`RequestIds::issue`]'s before it is written.
+    pub(crate) fn unissued() -> RequestIds {
+        RequestIds {
+            request_id: String::new(),
+            client_request_id: String::new(),
+            date: String::new(),
+        }
+    }
+
     /// A request's ids at `date` (`innerError.date`): a new request id, and the caller's
     /// `client-request-id` when it gave a usable one (1 to 128 visible ASCII characters,
     /// what a header can echo), else the request id.
