@@ -451,21 +451,42 @@ async fn a_request_in_a_batch_is_answered_as_it_is_alone() {
     e.shutdown().await.unwrap();
 }
 
+/// The id of a new subscription to `users/ada/messages`.
+async fn created_id(e: &RunningEmulator, token: &str) -> String {
+    let created = call(
+        e,
+        Method::POST,
+        "/v1.0/subscriptions",
+        token,
+        Some(&create_body("ada", e)),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    created.json["id"].as_str().unwrap().to_owned()
+}
+
+/// A batch written as text (JSON that `json!` cannot write: repeated keys, escapes),
+/// answered 200: its answer.
+async fn batch_text(e: &RunningEmulator, token: &str, batch: String) -> Value {
+    let answer = reqwest::Client::new()
+        .post(format!("{}/v1.0/$batch", e.base_url()))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    answer.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn a_request_in_a_batch_is_answered_alike_with_or_without_the_router() {
     // A query string sends a request through the router; without one, a renewal is
     // served by its operation directly. Headers decide the same way on both.
     let e = builder().build().start().await.unwrap();
     let token = token(&e);
-    let created = call(
-        &e,
-        Method::POST,
-        "/v1.0/subscriptions",
-        &token,
-        Some(&create_body("ada", &e)),
-    )
-    .await;
-    let id = created.json["id"].as_str().unwrap().to_owned();
+    let id = created_id(&e, &token).await;
     let to = (e.now() + Duration::hours(30)).to_rfc3339_opts(SecondsFormat::Secs, true);
     // (headers as JSON text, the status expected)
     let cases = [
@@ -505,16 +526,7 @@ async fn a_request_in_a_batch_is_answered_alike_with_or_without_the_router() {
                 r#"{{"requests": [{{"id": "1", "method": "PATCH", "url": "{url}", "headers": {headers},
                     "body": {{"expirationDateTime": "{to}"}}}}]}}"#
             );
-            let answer = reqwest::Client::new()
-                .post(format!("{}/v1.0/$batch", e.base_url()))
-                .bearer_auth(&token)
-                .header("content-type", "application/json")
-                .body(batch)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(answer.status(), StatusCode::OK, "{headers}");
-            let answer: Value = answer.json().await.unwrap();
+            let answer = batch_text(&e, &token, batch).await;
             let response = answer["responses"][0].clone();
             assert_eq!(response["status"], status, "{url} {headers}: {response}");
             // A client-request-id no header could echo is replaced by the request id.
@@ -536,15 +548,7 @@ async fn a_request_in_a_batch_is_answered_alike_with_or_without_the_router() {
 async fn a_batch_reads_escaped_strings_and_keeps_the_last_of_a_repeated_header() {
     let e = builder().build().start().await.unwrap();
     let token = token(&e);
-    let created = call(
-        &e,
-        Method::POST,
-        "/v1.0/subscriptions",
-        &token,
-        Some(&create_body("ada", &e)),
-    )
-    .await;
-    let id = created.json["id"].as_str().unwrap().to_owned();
+    let id = created_id(&e, &token).await;
     let to = (e.now() + Duration::hours(30)).to_rfc3339_opts(SecondsFormat::Secs, true);
     // Escapes in the id, the method and the url; `Content-Type` given twice, the last
     // one JSON.
@@ -553,16 +557,7 @@ async fn a_batch_reads_escaped_strings_and_keeps_the_last_of_a_repeated_header()
             "headers": {{"Content-Type": "text/plain", "Content-Type": "application/json"}},
             "body": {{"expirationDateTime": "{to}"}}}}]}}"#
     );
-    let answer = reqwest::Client::new()
-        .post(format!("{}/v1.0/$batch", e.base_url()))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .body(batch)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::OK);
-    let answer: Value = answer.json().await.unwrap();
+    let answer = batch_text(&e, &token, batch).await;
     let response = &answer["responses"][0];
     assert_eq!(response["id"], "r1", "{answer}");
     assert_eq!(response["status"], 200, "{answer}");
