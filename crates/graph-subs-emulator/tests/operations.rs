@@ -306,16 +306,7 @@ async fn a_request_in_a_batch_is_answered_as_it_is_alone() {
     let unauthorised = e.token(&TokenSpec::application(e.tenant_id(), APP, &[]));
     let mut created = Vec::new();
     for user in ["ada", "bob", "cyd"] {
-        let answer = call(
-            &e,
-            Method::POST,
-            "/v1.0/subscriptions",
-            &token,
-            Some(&create_body(user, &e)),
-        )
-        .await;
-        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.json);
-        created.push(answer.json["id"].as_str().unwrap().to_owned());
+        created.push(created_id(&e, &token, user).await);
     }
     let (a, b, c) = (&created[0], &created[1], &created[2]);
     let at =
@@ -451,14 +442,14 @@ async fn a_request_in_a_batch_is_answered_as_it_is_alone() {
     e.shutdown().await.unwrap();
 }
 
-/// The id of a new subscription to `users/ada/messages`.
-async fn created_id(e: &RunningEmulator, token: &str) -> String {
+/// The id of a new subscription to `users/{user}/messages`.
+async fn created_id(e: &RunningEmulator, token: &str, user: &str) -> String {
     let created = call(
         e,
         Method::POST,
         "/v1.0/subscriptions",
         token,
-        Some(&create_body("ada", e)),
+        Some(&create_body(user, e)),
     )
     .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
@@ -486,7 +477,7 @@ async fn a_request_in_a_batch_is_answered_alike_with_or_without_the_router() {
     // served by its operation directly. Headers decide the same way on both.
     let e = builder().build().start().await.unwrap();
     let token = token(&e);
-    let id = created_id(&e, &token).await;
+    let id = created_id(&e, &token, "ada").await;
     let to = (e.now() + Duration::hours(30)).to_rfc3339_opts(SecondsFormat::Secs, true);
     // (headers as JSON text, the status expected)
     let cases = [
@@ -548,7 +539,7 @@ async fn a_request_in_a_batch_is_answered_alike_with_or_without_the_router() {
 async fn a_batch_reads_escaped_strings_and_keeps_the_last_of_a_repeated_header() {
     let e = builder().build().start().await.unwrap();
     let token = token(&e);
-    let id = created_id(&e, &token).await;
+    let id = created_id(&e, &token, "ada").await;
     let to = (e.now() + Duration::hours(30)).to_rfc3339_opts(SecondsFormat::Secs, true);
     // Escapes in the id, the method and the url; `Content-Type` given twice, the last
     // one JSON.
@@ -667,16 +658,7 @@ async fn state_survives_a_restart_with_its_subscriptions_clock_and_tokens() {
     let token = token(&e);
     let mut ids = Vec::new();
     for user in ["ada", "bob", "cy"] {
-        let created = call(
-            &e,
-            Method::POST,
-            "/v1.0/subscriptions",
-            &token,
-            Some(&create_body(user, &e)),
-        )
-        .await;
-        assert_eq!(created.status, StatusCode::CREATED);
-        ids.push(created.json["id"].as_str().unwrap().to_owned());
+        ids.push(created_id(&e, &token, user).await);
     }
     let renewed_to = (e.now() + Duration::hours(48)).to_rfc3339_opts(SecondsFormat::Secs, true);
     let renewed = call(
