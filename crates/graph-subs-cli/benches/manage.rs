@@ -111,14 +111,6 @@ impl Client {
             Client::Batched => "batch",
         }
     }
-
-    fn mode(self) -> Option<Mode> {
-        match self {
-            Client::Raw | Client::Reqwest => None,
-            Client::Single => Some(Mode::Single),
-            Client::Batched => Some(Mode::Batched),
-        }
-    }
 }
 
 impl Options {
@@ -426,23 +418,23 @@ fn renew_client(options: Options) -> Result<Value> {
     // One pass of one client over `ids`: (renewed, failed, seconds).
     let mut pass = |client: Client, ids: &[String]| -> Result<(usize, usize, f64)> {
         let to = next_time();
-        Ok(match client.mode() {
-            None => {
-                let (renewed, seconds) = if client == Client::Reqwest {
-                    runtime.block_on(reqwest_loop(&http, base_url, token, ids, to))
-                } else {
+        let mode = match client {
+            Client::Raw | Client::Reqwest => {
+                let (renewed, seconds) = if client == Client::Raw {
                     raw_loop(base_url, token, ids, to, &runtime)?
+                } else {
+                    runtime.block_on(reqwest_loop(&http, base_url, token, ids, to))
                 };
-                (renewed, ids.len() - renewed, seconds)
+                return Ok((renewed, ids.len() - renewed, seconds));
             }
-            Some(mode) => {
-                let all = items(ids, to);
-                let started = Instant::now();
-                let outcome = runtime.block_on(graph.renew_many(&all, mode));
-                let seconds = started.elapsed().as_secs_f64();
-                (outcome.succeeded.len(), outcome.failed.len(), seconds)
-            }
-        })
+            Client::Single => Mode::Single,
+            Client::Batched => Mode::Batched,
+        };
+        let all = items(ids, to);
+        let started = Instant::now();
+        let outcome = runtime.block_on(graph.renew_many(&all, mode));
+        let seconds = started.elapsed().as_secs_f64();
+        Ok((outcome.succeeded.len(), outcome.failed.len(), seconds))
     };
     for &client in &clients {
         pass(client, &ids[..WARM_UP])?;

@@ -65,7 +65,11 @@ pub(crate) async fn request_ids(
     // keeper's renewals) follows the emulator's when it is moved.
     let date = http_date(shared.clock.now());
     let headers = response.headers_mut();
-    for (name, value) in id_headers(&ids, date) {
+    for (name, value) in [
+        ("request-id", ids.request_id.clone()),
+        ("client-request-id", ids.client_request_id.clone()),
+        ("date", date),
+    ] {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(name, value);
         }
@@ -82,16 +86,6 @@ pub(crate) fn iso_date(now: chrono::DateTime<chrono::Utc>) -> String {
 /// The time in a `Date` header.
 fn http_date(now: chrono::DateTime<chrono::Utc>) -> String {
     now.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
-}
-
-/// The headers every answer carries (in a batch, the batch's answer): its ids and the
-/// emulator's `Date`.
-fn id_headers(ids: &RequestIds, date: String) -> [(&'static str, String); 3] {
-    [
-        ("request-id", ids.request_id.clone()),
-        ("client-request-id", ids.client_request_id.clone()),
-        ("date", date),
-    ]
 }
 
 /// Whether an error answer came from axum rather than a handler (a method the path does

@@ -6,8 +6,9 @@
 //! router), and answered with its own status, headers and body; each counts against
 //! throttling. An answer's headers are its own (`Content-Type`, `Retry-After`,
 //! `WWW-Authenticate`); the ids and `Date` are the batch's, on its own answer, as Graph
-//! gives them, and an error's body still names its request's own request id. A request runs after the
-//! requests its `dependsOn` names; when one of them failed (not 2xx), it is not run and is
+//! gives them, and an error's body still names its request's own request id.
+//!
+//! A request runs after the requests its `dependsOn` names; when one of them failed (not 2xx), it is not run and is
 //! answered 424 `FailedDependency`, as Graph does. Requests without dependencies run in
 //! the order given (Graph may run them in any order; one order is a valid one).
 //!
@@ -177,7 +178,6 @@ pub(crate) async fn batch(
     let common = Common {
         headers: &headers,
         principal: std::sync::OnceLock::new(),
-        ids: &ids,
         iso_date: crate::api::iso_date(now),
     };
     // By the requests' places in the batch.
@@ -371,8 +371,6 @@ struct Common<'a> {
     /// The batch's caller, when its token is accepted: authenticated at the first
     /// request served without the router.
     principal: std::sync::OnceLock<Option<Principal>>,
-    /// The batch's ids, for authenticating it.
-    ids: &'a RequestIds,
     /// The batch's time, in an error's `innerError.date`.
     iso_date: String,
 }
@@ -420,7 +418,7 @@ async fn serve(
         let authenticated;
         let batch_principal = common
             .principal
-            .get_or_init(|| crate::api::authenticate(shared, common.headers, common.ids).ok());
+            .get_or_init(|| crate::api::authenticate(shared, common.headers, &ids).ok());
         let principal = match batch_principal {
             Some(principal) => principal,
             // Authenticated again, for this request's ids in the error.
@@ -450,15 +448,20 @@ async fn serve(
     }
     .await;
     let answer = match result {
-        Ok(json) => Answer {
+        Ok(Some(json)) => Answer {
             id: item.id.to_string(),
-            status: if json.is_some() { 200 } else { 204 },
-            headers: Some(Headers(
-                json.iter()
-                    .map(|_| (Cow::Borrowed("content-type"), "application/json".to_owned()))
-                    .collect(),
-            )),
-            body: json.map(AnswerBody::Json),
+            status: 200,
+            headers: Some(Headers(vec![(
+                Cow::Borrowed("content-type"),
+                "application/json".to_owned(),
+            )])),
+            body: Some(AnswerBody::Json(json)),
+        },
+        Ok(None) => Answer {
+            id: item.id.to_string(),
+            status: 204,
+            headers: Some(Headers::default()),
+            body: None,
         },
         Err(mut error) => {
             error.ids = Some(Box::new(RequestIds::issue(
